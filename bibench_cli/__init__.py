@@ -1,0 +1,3 @@
+"""bibench: benchmark network binarization algorithms."""
+
+__version__ = "0.1.0"

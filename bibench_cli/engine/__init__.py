@@ -1,0 +1,1 @@
+"""Training engine: LightningModules, ``train(cfg) -> RunRecord``, FP32 reuse, run records."""

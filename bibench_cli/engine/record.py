@@ -1,0 +1,117 @@
+"""The run record: one ``result.json`` per run, the only thing ``bibench report`` reads.
+
+Written atomically (temp file in the same directory, fsync, ``os.replace``) so a run killed
+mid-write leaves either the previous record or none, never a partial file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+RESULT_FILE = "result.json"
+SCHEMA_VERSION = 1
+STATUSES = ("running", "completed", "failed", "diverged")
+
+
+@dataclass
+class RunRecord:
+    """Everything one run produced. Metric values are percentages (accuracy 0-100)."""
+
+    # identity
+    experiment: str = "default"
+    algo: str = "fp32"
+    arch: str = ""
+    task: str = ""
+    subtask: str = ""
+    family: str = ""  # cnn / transformer / mlp
+    optimizer: str = ""
+    lr: float = 0.0
+    scheduler: str = ""
+    seed: int = 0
+    epochs: int = 0
+    config_hash: str = ""
+    run_dir: str = ""
+    # outcome
+    status: str = "running"
+    error: str = ""
+    primary_metric: str = ""  # e.g. "test/acc"
+    primary: float | None = None  # value of the primary metric, percent
+    metrics: dict[str, float] = field(default_factory=dict)
+    # cost
+    train_time_s: float | None = None
+    step_time_s: float | None = None  # median optimisation-step wall time
+    peak_memory_mb: float | None = None
+    # complexity (filled by tracks.complexity)
+    params: dict[str, Any] = field(default_factory=dict)
+    flops: dict[str, Any] = field(default_factory=dict)
+    r_c: float | None = None
+    r_s: float | None = None
+    # corruption robustness: {"source": ..., "clean": acc, "results": {"<corruption>/<severity>": acc}}
+    corruption: dict[str, Any] = field(default_factory=dict)
+    # hardware inference, when measured: {"time_s": ..., "storage_mb": ..., "device": ...}
+    inference: dict[str, Any] = field(default_factory=dict)
+    # provenance
+    init_checkpoint: str = ""
+    checkpoint: str = ""
+    versions: dict[str, str] = field(default_factory=dict)
+    device: str = ""
+    hostname: str = ""
+    started_at: str = ""
+    finished_at: str = ""
+    config: dict[str, Any] = field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunRecord:
+        """Build a record from JSON, ignoring unknown keys (newer writers) and validating status."""
+        if not isinstance(data, dict):
+            raise ValueError(f"run record must be a JSON object, got {type(data).__name__}")
+        known = {f.name for f in fields(cls)}
+        record = cls(**{k: v for k, v in data.items() if k in known})
+        if record.status not in STATUSES:
+            raise ValueError(f"unknown status {record.status!r}; expected one of {STATUSES}")
+        return record
+
+
+def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
+    """Write JSON so readers see the old file or the new one, never a torn one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle, indent=2, sort_keys=False, default=str)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_record(record: RunRecord, run_dir: str | os.PathLike) -> Path:
+    """Atomically write ``record`` as ``run_dir/result.json`` and return its path."""
+    path = Path(run_dir) / RESULT_FILE
+    write_json_atomic(path, record.to_dict())
+    return path
+
+
+def read_record(path: str | os.PathLike) -> RunRecord:
+    """Read a ``result.json`` (or the directory holding one); raises ValueError when corrupt."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / RESULT_FILE
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    return RunRecord.from_dict(data)

@@ -1,0 +1,1 @@
+"""Hydra config groups shipped with bibench (the repository's top-level conf/)."""

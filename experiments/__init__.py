@@ -1,0 +1,1 @@
+"""Named experiment grids (the repository's top-level experiments/)."""
