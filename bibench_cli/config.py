@@ -1,0 +1,170 @@
+"""Structured schema of a bibench run, registered in Hydra's ConfigStore.
+
+Every YAML group in ``conf/`` is merged onto these dataclasses, so a mistyped key or a
+value of the wrong type fails at composition, before any work, with Hydra's one-line error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Optional
+
+from omegaconf import MISSING, OmegaConf
+
+from bibench_cli.engine.identity import run_dir_for, run_subdir
+
+
+@dataclass
+class AlgoConf:
+    name: str = MISSING
+    description: str = ""
+
+
+@dataclass
+class ArchConf:
+    name: str = MISSING
+    family: str = "cnn"
+    description: str = ""
+
+
+@dataclass
+class RecipeEntry:
+    """One training regime of a task (paper section 4): optimizer, lr and scheduler."""
+
+    optim: str = MISSING
+    lr: float = MISSING
+    weight_decay: float = 0.0
+    momentum: Optional[float] = None
+    nesterov: Optional[bool] = None
+    sched: str = "cosine"
+
+
+@dataclass
+class RecipeConf:
+    fp32: RecipeEntry = field(default_factory=RecipeEntry)
+    binary: RecipeEntry = field(default_factory=RecipeEntry)
+
+
+@dataclass
+class TaskConf:
+    name: str = MISSING
+    kind: str = "image"
+    description: str = ""
+    epochs: int = MISSING
+    batch_size: int = MISSING
+    image_size: Optional[int] = None
+    val_size: Optional[int] = None
+    augment: bool = True
+    recipe: RecipeConf = field(default_factory=RecipeConf)
+
+
+@dataclass
+class OptimConf:
+    name: str = "auto"
+    description: str = ""
+    lr: Optional[float] = None
+    lr_scale: float = 1.0
+    weight_decay: Optional[float] = None
+    momentum: Optional[float] = None
+    nesterov: Optional[bool] = None
+
+
+@dataclass
+class SchedConf:
+    name: str = "auto"
+    description: str = ""
+    milestones: list[float] = field(default_factory=lambda: [0.5, 0.75])
+    gamma: float = 0.1
+    warmup: float = 0.0  # fraction of training with linear warm-up
+
+
+@dataclass
+class TrainerConf:
+    description: str = ""
+    accelerator: str = "cpu"
+    devices: Any = 1
+    strategy: str = "auto"
+    precision: str = "32-true"
+    max_epochs: int = MISSING
+    # int = number of batches, float = fraction (Lightning's convention), null = all
+    limit_train_batches: Any = None
+    limit_val_batches: Any = None
+    limit_test_batches: Any = None
+    gradient_clip_val: Optional[float] = None
+    log_every_n_steps: int = 10
+    deterministic: bool = False
+
+
+@dataclass
+class LoggerConf:
+    name: str = "csv"
+    description: str = ""
+    tracking_uri: Optional[str] = None
+
+
+class InitMode(str, Enum):
+    fp32 = "fp32"
+    scratch = "scratch"
+
+
+@dataclass
+class InitConf:
+    mode: InitMode = InitMode.fp32
+    checkpoint: Optional[str] = None
+
+
+@dataclass
+class DataConf:
+    root: str = "data"
+    download: bool = False
+    num_workers: int = 0
+
+
+@dataclass
+class PolicyConf:
+    keep: list[str] = field(default_factory=list)  # extra fnmatch patterns kept full precision
+
+
+@dataclass
+class EvalConf:
+    corruptions: bool = False
+
+
+@dataclass
+class PathsConf:
+    outputs: str = "outputs"
+
+
+@dataclass
+class BibenchConfig:
+    algo: AlgoConf = field(default_factory=AlgoConf)
+    arch: ArchConf = field(default_factory=ArchConf)
+    task: TaskConf = field(default_factory=TaskConf)
+    optim: OptimConf = field(default_factory=OptimConf)
+    sched: SchedConf = field(default_factory=SchedConf)
+    trainer: TrainerConf = field(default_factory=TrainerConf)
+    logger: LoggerConf = field(default_factory=LoggerConf)
+    init: InitConf = field(default_factory=InitConf)
+    data: DataConf = field(default_factory=DataConf)
+    policy: PolicyConf = field(default_factory=PolicyConf)
+    eval: EvalConf = field(default_factory=EvalConf)
+    paths: PathsConf = field(default_factory=PathsConf)
+    experiment: str = "default"
+    seed: int = 0
+    force: bool = False  # re-run even when a completed record exists
+    resume: bool = True  # continue a killed run from its last.ckpt
+
+
+def register_configs() -> None:
+    """Register the schema and the run-directory resolver (idempotent)."""
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(name="bibench_schema", node=BibenchConfig)
+    resolvers = {
+        "bibench_run_dir": lambda *, _root_: str(run_dir_for(_root_)),
+        "bibench_run_subdir": lambda *, _root_: run_subdir(_root_),
+    }
+    for name, resolver in resolvers.items():
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, resolver, use_cache=False)
