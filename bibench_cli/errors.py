@@ -1,0 +1,9 @@
+"""User-facing errors: bad input that the CLI reports as one line, never a traceback."""
+
+
+class BibenchError(Exception):
+    """A one-line, actionable message about bad input (unknown name, bad combination, ...)."""
+
+
+class IncompatibleError(BibenchError, ValueError):
+    """An architecture that cannot take a task's input, or a similar impossible combination."""
