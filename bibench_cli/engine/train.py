@@ -159,9 +159,8 @@ def _fit_and_test(cfg: DictConfig, record: RunRecord, run_dir: Path, datamodule,
     report = binarize(model, cfg.algo.name, BinarizePolicy(keep=list(cfg.policy.keep)), example)
     log.info("%s", report)
     info = task_info(cfg.task.name)
-    module = ClassificationModule(
-        model, record.config["recipe"], datamodule.num_classes, top_k=tuple(info["top_k"])
-    )
+    top_k = tuple(1 if name == "acc" else int(name.removeprefix("acc_top")) for name in info.metrics)
+    module = ClassificationModule(model, record.config["recipe"], datamodule.num_classes, top_k)
     timer = StepTimer()
     trainer, validates = _trainer(cfg, run_dir, timer)
     last = run_dir / "checkpoints" / "last.ckpt"
@@ -177,7 +176,7 @@ def _fit_and_test(cfg: DictConfig, record: RunRecord, run_dir: Path, datamodule,
         return
     tested = trainer.test(module, datamodule=datamodule, ckpt_path="best" if validates else "last", verbose=False)
     record.metrics.update({k: float(v) for k, v in tested[0].items()})
-    record.primary_metric = info["primary_metric"]
+    record.primary_metric = f"test/{info.primary_metric}"
     record.primary = record.metrics[record.primary_metric]
     model_path = run_dir / MODEL_FILE
     tmp = model_path.with_suffix(".tmp")

@@ -1,0 +1,85 @@
+"""The train engine end to end on tiny data: records, FP32 reuse, divergence, determinism."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bibench_cli.engine.record import read_record
+from bibench_cli.engine.train import train
+from compose import compose_config
+from fixtures_data import write_fake_cifar10
+
+TINY = ("trainer.max_epochs=1", "trainer.limit_train_batches=3", "trainer.limit_val_batches=2",
+        "trainer.limit_test_batches=2", "trainer.log_every_n_steps=1")  # fmt: skip
+
+
+def tiny_cfg(outputs, *overrides):
+    return compose_config(f"paths.outputs={outputs}", *TINY, *overrides)
+
+
+def test_fp32_run_writes_a_complete_record(tmp_path):
+    result = train(tiny_cfg(tmp_path, "algo=fp32"))
+    record = result.record
+    assert record.status == "completed", record.error
+    on_disk = read_record(result.path)
+    assert on_disk.to_dict() == record.to_dict()
+    assert record.primary_metric == "test/acc" and 0.0 <= record.primary <= 100.0
+    assert record.optimizer == "sgd" and record.lr == 0.1 and record.scheduler == "cosine"
+    assert record.train_time_s > 0 and record.step_time_s > 0 and record.peak_memory_mb > 0
+    assert record.versions["torch"] and record.hostname and record.config["recipe"]
+    assert (result.path.parent / "model.pt").is_file()
+
+
+def test_binarized_run_trains_its_fp32_dependency_once_then_reuses_it(tmp_path):
+    first = train(tiny_cfg(tmp_path, "algo=bnn"))
+    assert first.record.status == "completed", first.record.error
+    fp32_records = list(tmp_path.glob("*/digits/resnet20/fp32/*/result.json"))
+    assert len(fp32_records) == 1
+    assert first.record.init_checkpoint == str(fp32_records[0].parent / "model.pt")
+    fp32_written = fp32_records[0].stat().st_mtime_ns
+
+    second = train(tiny_cfg(tmp_path, "algo=xnor", "experiment=other"))
+    assert second.record.status == "completed", second.record.error
+    assert second.record.init_checkpoint == first.record.init_checkpoint
+    assert fp32_records[0].stat().st_mtime_ns == fp32_written  # reused, not retrained
+    assert len(list(tmp_path.glob("*/digits/resnet20/fp32/*/result.json"))) == 1
+
+
+def test_scratch_init_trains_no_fp32_run(tmp_path):
+    result = train(tiny_cfg(tmp_path, "algo=dorefa", "init=scratch"))
+    assert result.record.status == "completed" and result.record.init_checkpoint == ""
+    assert not list(tmp_path.glob("*/*/*/fp32"))
+
+
+def test_completed_run_is_skipped_unless_forced(tmp_path):
+    cfg = tiny_cfg(tmp_path, "algo=fp32")
+    first = train(cfg)
+    again = train(cfg)
+    assert again.skipped and again.record.to_dict() == first.record.to_dict()
+    forced = train(tiny_cfg(tmp_path, "algo=fp32", "force=true"))
+    assert not forced.skipped and forced.record.status == "completed"
+
+
+def test_same_seed_gives_bit_identical_metrics(tmp_path):
+    a = train(tiny_cfg(tmp_path / "a", "algo=fp32", "seed=7")).record
+    b = train(tiny_cfg(tmp_path / "b", "algo=fp32", "seed=7")).record
+    assert a.metrics == b.metrics
+
+
+def test_non_finite_loss_ends_the_run_as_diverged(tmp_path):
+    result = train(tiny_cfg(tmp_path, "algo=fp32", "optim=sgd", "optim.lr=1e30"))
+    assert result.record.status == "diverged"
+    assert "non-finite" in result.record.error
+    assert json.loads(result.path.read_text())["status"] == "diverged"
+
+
+def test_bnn_resnet18_on_the_official_cifar10_layout(tmp_path):
+    write_fake_cifar10(tmp_path / "data", per_batch=8, test_size=8)
+    result = train(
+        tiny_cfg(tmp_path / "out", "algo=bnn", "arch=resnet18", "task=cifar10",
+                 f"data.root={tmp_path / 'data'}", "task.val_size=8", "task.batch_size=8")
+    )  # fmt: skip
+    assert result.record.status == "completed", result.record.error
+    assert result.record.task == "cifar10" and result.record.arch == "resnet18"
