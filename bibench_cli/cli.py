@@ -14,7 +14,7 @@ usage: bibench <command> [arguments]
 Benchmark network binarization algorithms (after BiBench, ICML 2023).
 
 commands:
-  train [overrides]       one Lightning run composed by Hydra, e.g. algo=bnn arch=resnet18 task=cifar10
+  train [overrides]       one Lightning run composed by Hydra (algo=bnn arch=resnet18 ...)
   list                    algorithms, architectures, tasks, optimizers and schedulers
   report [PATH ...]       roll run records into the paper's per-track tables (see report --help)
 
@@ -56,7 +56,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     command = COMMANDS.get(argv[0])
     if command is None:
-        print(f"bibench: unknown command {argv[0]!r}; available: {', '.join(COMMANDS)}", file=sys.stderr)
+        print(
+            f"bibench: unknown command {argv[0]!r}; available: {', '.join(COMMANDS)}",
+            file=sys.stderr,
+        )
         return 2
     from bibench_cli.errors import BibenchError
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Optional
+from typing import Any
 
 from omegaconf import MISSING, OmegaConf
 
@@ -35,8 +35,8 @@ class RecipeEntry:
     optim: str = MISSING
     lr: float = MISSING
     weight_decay: float = 0.0
-    momentum: Optional[float] = None
-    nesterov: Optional[bool] = None
+    momentum: float | None = None
+    nesterov: bool | None = None
     sched: str = "cosine"
 
 
@@ -53,8 +53,8 @@ class TaskConf:
     description: str = ""
     epochs: int = MISSING
     batch_size: int = MISSING
-    image_size: Optional[int] = None
-    val_size: Optional[int] = None
+    image_size: int | None = None
+    val_size: int | None = None
     augment: bool = True
     recipe: RecipeConf = field(default_factory=RecipeConf)
 
@@ -63,11 +63,11 @@ class TaskConf:
 class OptimConf:
     name: str = "auto"
     description: str = ""
-    lr: Optional[float] = None
+    lr: float | None = None
     lr_scale: float = 1.0
-    weight_decay: Optional[float] = None
-    momentum: Optional[float] = None
-    nesterov: Optional[bool] = None
+    weight_decay: float | None = None
+    momentum: float | None = None
+    nesterov: bool | None = None
 
 
 @dataclass
@@ -91,7 +91,7 @@ class TrainerConf:
     limit_train_batches: Any = None
     limit_val_batches: Any = None
     limit_test_batches: Any = None
-    gradient_clip_val: Optional[float] = None
+    gradient_clip_val: float | None = None
     log_every_n_steps: int = 10
     deterministic: bool = False
 
@@ -100,7 +100,7 @@ class TrainerConf:
 class LoggerConf:
     name: str = "csv"
     description: str = ""
-    tracking_uri: Optional[str] = None
+    tracking_uri: str | None = None
 
 
 class InitMode(str, Enum):
@@ -111,7 +111,7 @@ class InitMode(str, Enum):
 @dataclass
 class InitConf:
     mode: InitMode = InitMode.fp32
-    checkpoint: Optional[str] = None
+    checkpoint: str | None = None
 
 
 @dataclass
@@ -154,6 +154,7 @@ class BibenchConfig:
     seed: int = 0
     force: bool = False  # re-run even when a completed record exists
     resume: bool = True  # continue a killed run from its last.ckpt
+    retry_failed: bool = True  # re-run a failed/diverged run (sweeps default to false)
 
 
 def register_configs() -> None:

@@ -3,12 +3,12 @@
 import math
 
 import pytest
+from compose import compose_config
 from hydra.errors import ConfigCompositionException
 
 from bibench_cli import catalog
 from bibench_cli.engine.identity import config_hash, identity, resolve_recipe, run_subdir
 from bibench_cli.engine.optim import lr_multiplier
-from compose import compose_config
 
 
 @pytest.mark.parametrize("group", catalog.GROUPS)
@@ -50,7 +50,12 @@ def test_identity_and_run_dir_are_deterministic_and_ignore_volatile_keys():
     assert run_subdir(cfg) == run_subdir(same)
     assert config_hash(cfg) != config_hash(other_seed)
     ident = identity(cfg)
-    assert (ident["algo"], ident["arch"], ident["task"], ident["seed"]) == ("bnn", "resnet20", "digits", 3)
+    assert (ident["algo"], ident["arch"], ident["task"], ident["seed"]) == (
+        "bnn",
+        "resnet20",
+        "digits",
+        3,
+    )
     assert run_subdir(cfg).startswith("default/digits/resnet20/bnn/adam-lr0.001-cosine-e15-s3-")
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 
-import pytest
+from compose import compose_config
+from fixtures_data import write_fake_cifar10
 
 from bibench_cli.engine.record import read_record
 from bibench_cli.engine.train import train
-from compose import compose_config
-from fixtures_data import write_fake_cifar10
 
 TINY = ("trainer.max_epochs=1", "trainer.limit_train_batches=3", "trainer.limit_val_batches=2",
         "trainer.limit_test_batches=2", "trainer.log_every_n_steps=1")  # fmt: skip

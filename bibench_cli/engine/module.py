@@ -23,7 +23,9 @@ SPLITS = ("val", "test")
 
 def _accuracy_metrics(num_classes: int, top_k: tuple[int, ...]) -> MetricCollection:
     metrics = {
-        "acc" if k == 1 else f"acc_top{k}": MulticlassAccuracy(num_classes, top_k=k, average="micro")
+        "acc" if k == 1 else f"acc_top{k}": MulticlassAccuracy(
+            num_classes, top_k=k, average="micro"
+        )
         for k in top_k
         if k <= num_classes
     }
@@ -93,4 +95,7 @@ class ClassificationModule(pl.LightningModule):
     def configure_optimizers(self):
         optimizer = build_optimizer(self.parameters(), self.recipe)
         scheduler = build_scheduler(optimizer, self.recipe, self.trainer.estimated_stepping_batches)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }

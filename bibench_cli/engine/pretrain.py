@@ -12,11 +12,11 @@ import copy
 import logging
 from pathlib import Path
 
-from filelock import FileLock
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from bibench_cli import catalog
 from bibench_cli.engine.identity import identity, run_subdir
+from bibench_cli.engine.locks import run_lock
 from bibench_cli.engine.record import RESULT_FILE, RunRecord, read_record
 
 log = logging.getLogger("bibench")
@@ -49,9 +49,9 @@ def find_completed(cfg: DictConfig) -> Path | None:
             record: RunRecord = read_record(path)
         except (OSError, ValueError):
             continue
-        if record.status == "completed" and record.config_hash == wanted:
-            if (path.parent / MODEL_FILE).is_file():
-                return path
+        done = record.status == "completed" and record.config_hash == wanted
+        if done and (path.parent / MODEL_FILE).is_file():
+            return path
     return None
 
 
@@ -60,16 +60,15 @@ def ensure_fp32_checkpoint(cfg: DictConfig) -> Path:
     from bibench_cli.engine.train import train  # the FP32 run is an ordinary run
 
     fp32 = fp32_config(cfg)
-    lock_dir = Path(cfg.paths.outputs) / ".locks"
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(lock_dir / f"fp32-{identity(fp32)['config_hash']}.lock")):
+    with run_lock(fp32):  # the lock train() takes too: parallel jobs wait, then reuse
         found = find_completed(fp32)
         if found is None:
             log.info("no completed FP32 run for %s; training it first", run_subdir(fp32))
             result = train(fp32)
             if result.record.status != "completed":
+                reason = (result.record.error or "no error text").strip().splitlines()[-1]
                 raise RuntimeError(
-                    f"FP32 pretrain {result.record.status}: see {result.path} ({result.record.error.splitlines()[-1] if result.record.error else 'no error text'})"
+                    f"FP32 pretrain {result.record.status} ({reason}): {result.path}"
                 )
             found = result.path
         else:

@@ -51,7 +51,8 @@ class RunRecord:
     flops: dict[str, Any] = field(default_factory=dict)
     r_c: float | None = None
     r_s: float | None = None
-    # corruption robustness: {"source": ..., "clean": acc, "results": {"<corruption>/<severity>": acc}}
+    # corruption robustness:
+    # {"source": ..., "clean": acc, "results": {"<corruption>/<severity>": acc}}
     corruption: dict[str, Any] = field(default_factory=dict)
     # hardware inference, when measured: {"time_s": ..., "storage_mb": ..., "device": ...}
     inference: dict[str, Any] = field(default_factory=dict)

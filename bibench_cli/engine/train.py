@@ -16,7 +16,6 @@ import traceback
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import pytorch_lightning as pl
 import torch
@@ -26,7 +25,9 @@ from bibench_cli.binarize import BinarizePolicy, binarize
 from bibench_cli.data import build_datamodule, task_info
 from bibench_cli.engine import environment
 from bibench_cli.engine.callbacks import PlainProgress, StepTimer
+from bibench_cli.engine.checkpoint_io import AtomicCheckpointIO
 from bibench_cli.engine.identity import identity, resolved_config, run_dir_for
+from bibench_cli.engine.locks import run_lock
 from bibench_cli.engine.module import ClassificationModule
 from bibench_cli.engine.pretrain import MODEL_FILE, ensure_fp32_checkpoint
 from bibench_cli.engine.record import RESULT_FILE, RunRecord, read_record, write_record
@@ -135,6 +136,7 @@ def _trainer(cfg: DictConfig, run_dir: Path, timer: StepTimer) -> tuple[pl.Train
         callbacks=[checkpoint, timer, progress],
         enable_progress_bar=interactive,
         enable_model_summary=False,
+        plugins=[AtomicCheckpointIO()],
     )
     return trainer, validates
 
@@ -159,7 +161,9 @@ def _fit_and_test(cfg: DictConfig, record: RunRecord, run_dir: Path, datamodule,
     report = binarize(model, cfg.algo.name, BinarizePolicy(keep=list(cfg.policy.keep)), example)
     log.info("%s", report)
     info = task_info(cfg.task.name)
-    top_k = tuple(1 if name == "acc" else int(name.removeprefix("acc_top")) for name in info.metrics)
+    top_k = tuple(
+        1 if name == "acc" else int(name.removeprefix("acc_top")) for name in info.metrics
+    )
     module = ClassificationModule(model, record.config["recipe"], datamodule.num_classes, top_k)
     timer = StepTimer()
     trainer, validates = _trainer(cfg, run_dir, timer)
@@ -169,12 +173,16 @@ def _fit_and_test(cfg: DictConfig, record: RunRecord, run_dir: Path, datamodule,
     trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from)
     record.train_time_s = time.perf_counter() - started
     record.step_time_s = timer.median
-    record.metrics.update({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")})
+    record.metrics.update(
+        {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
+    )
     if module.diverged_at is not None:
         record.status = "diverged"
         record.error = f"loss became non-finite at step {module.diverged_at}"
         return
-    tested = trainer.test(module, datamodule=datamodule, ckpt_path="best" if validates else "last", verbose=False)
+    tested = trainer.test(
+        module, datamodule=datamodule, ckpt_path="best" if validates else "last", verbose=False
+    )
     record.metrics.update({k: float(v) for k, v in tested[0].items()})
     record.primary_metric = f"test/{info.primary_metric}"
     record.primary = record.metrics[record.primary_metric]
@@ -186,21 +194,37 @@ def _fit_and_test(cfg: DictConfig, record: RunRecord, run_dir: Path, datamodule,
     record.status = "completed"
 
 
-def train(cfg: DictConfig) -> RunResult:
-    """Run (or skip, when already completed) the training described by ``cfg``."""
-    ident = identity(cfg)
-    run_dir = run_dir_for(cfg)
-    previous = _previous_record(run_dir)
-    if previous is not None and previous.status == "completed" and not cfg.force:
-        log.info("already completed: %s (force=true re-runs it)", run_dir / RESULT_FILE)
-        return RunResult(previous, run_dir / RESULT_FILE, skipped=True)
+def _reusable(previous: RunRecord | None, cfg: DictConfig) -> bool:
+    """Whether an existing record ends this run: completed, or failed and not to be retried."""
+    if previous is None or cfg.force:
+        return False
+    return previous.status == "completed" or (
+        previous.status in ("failed", "diverged") and not cfg.retry_failed
+    )
 
+
+def train(cfg: DictConfig) -> RunResult:
+    """Run (or skip, when already completed) the training described by ``cfg``.
+
+    Holds the run's lock throughout, so a process asking for a run another one is training
+    waits for it and then reuses its record.
+    """
+    run_dir = run_dir_for(cfg)
+    with run_lock(cfg):
+        previous = _previous_record(run_dir)
+        if _reusable(previous, cfg):
+            log.info("%s: %s (force=true re-runs it)", previous.status, run_dir / RESULT_FILE)
+            return RunResult(previous, run_dir / RESULT_FILE, skipped=True)
+        return _run(cfg, run_dir)
+
+
+def _run(cfg: DictConfig, run_dir: Path) -> RunResult:
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = _build_datamodule(cfg)
     model = _build_model(cfg, datamodule)
 
     record = RunRecord(
-        **ident,
+        **identity(cfg),
         run_dir=str(run_dir),
         config=resolved_config(cfg),
         versions=environment.versions(),
@@ -225,6 +249,7 @@ def train(cfg: DictConfig) -> RunResult:
 def summary_line(result: RunResult) -> str:
     """One line for the terminal: status, primary metric and where the record is."""
     record = result.record
-    shown: Any = f"{record.primary:.2f}%" if record.primary is not None else "-"
-    state = "skipped (already completed)" if result.skipped else record.status
-    return f"{record.algo}/{record.arch}/{record.task}: {state}, {record.primary_metric or 'metric'} = {shown}, record: {result.path}"
+    shown = f"{record.primary:.2f}%" if record.primary is not None else "-"
+    state = f"skipped ({record.status} before)" if result.skipped else record.status
+    name = f"{record.algo}/{record.arch}/{record.task}"
+    return f"{name}: {state}, {record.primary_metric or 'metric'} = {shown}, record: {result.path}"
