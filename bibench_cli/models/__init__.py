@@ -65,9 +65,7 @@ def _spec(name: str) -> ArchSpec:
         return _REGISTRY[name]
     except KeyError:
         known = ", ".join(sorted(_REGISTRY))
-        raise UnknownArchitectureError(
-            f"unknown architecture {name!r}; known: {known}"
-        ) from None
+        raise UnknownArchitectureError(f"unknown architecture {name!r}; known: {known}") from None
 
 
 def list_architectures() -> dict[str, str]:
