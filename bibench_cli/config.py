@@ -12,6 +12,7 @@ from typing import Any
 
 from omegaconf import MISSING, OmegaConf
 
+from bibench_cli.catalog import experiments_root
 from bibench_cli.engine.identity import run_dir_for, run_subdir
 
 
@@ -158,10 +159,17 @@ class BibenchConfig:
 
 
 def register_configs() -> None:
-    """Register the schema and the run-directory resolver (idempotent)."""
+    """Register the schema, the named experiments and the run-directory resolvers (idempotent).
+
+    Experiments live in the top-level ``experiments/`` folder (shipped as
+    ``bibench_cli.experiments``) and are stored as the ``experiment`` config group.
+    """
     from hydra.core.config_store import ConfigStore
 
-    ConfigStore.instance().store(name="bibench_schema", node=BibenchConfig)
+    store = ConfigStore.instance()
+    store.store(name="bibench_schema", node=BibenchConfig)
+    for path in sorted(experiments_root().glob("*.yaml")):
+        store.store(group="experiment", name=path.stem, node=OmegaConf.load(path), package="_global_")
     resolvers = {
         "bibench_run_dir": lambda *, _root_: str(run_dir_for(_root_)),
         "bibench_run_subdir": lambda *, _root_: run_subdir(_root_),

@@ -60,9 +60,20 @@ def test_identity_and_run_dir_are_deterministic_and_ignore_volatile_keys():
 
 
 def test_experiment_names_the_directory_but_not_the_hash():
-    a, b = compose_config("experiment=a"), compose_config("experiment=b")
+    a, b = compose_config(), compose_config()
+    b.experiment = "b"
     assert config_hash(a) == config_hash(b)
-    assert run_subdir(a).split("/")[0] == "a" and run_subdir(b).split("/")[0] == "b"
+    assert run_subdir(a).split("/")[0] == "default" and run_subdir(b).split("/")[0] == "b"
+
+
+def test_named_experiment_sets_its_field_and_grid():
+    cfg = compose_config("experiment=smoke")
+    assert cfg.experiment == "smoke" and cfg.task.name == "digits"
+
+
+def test_unknown_experiment_lists_the_available_ones():
+    with pytest.raises(Exception, match="smoke"):
+        compose_config("experiment=nope")
 
 
 def test_lr_schedules_follow_their_formulas():

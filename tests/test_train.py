@@ -39,7 +39,9 @@ def test_binarized_run_trains_its_fp32_dependency_once_then_reuses_it(tmp_path):
     assert first.record.init_checkpoint == str(fp32_records[0].parent / "model.pt")
     fp32_written = fp32_records[0].stat().st_mtime_ns
 
-    second = train(tiny_cfg(tmp_path, "algo=xnor", "experiment=other"))
+    other_experiment = tiny_cfg(tmp_path, "algo=xnor")
+    other_experiment.experiment = "other"
+    second = train(other_experiment)
     assert second.record.status == "completed", second.record.error
     assert second.record.init_checkpoint == first.record.init_checkpoint
     assert fp32_records[0].stat().st_mtime_ns == fp32_written  # reused, not retrained
