@@ -1,0 +1,1 @@
+"""``bibench report``: collect run records and external results, render the track tables."""
