@@ -1,0 +1,107 @@
+"""Turn a full-precision model into a binarized one, in place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from .algorithm import Algorithm
+from .base import BinaryModule
+from .policy import BinarizePolicy
+from .registry import get_algorithm
+from .report import BinarizeReport, LayerDecision
+
+_CANDIDATES = (nn.modules.conv._ConvNd, nn.Linear)
+
+
+def _reason_kept(
+    name: str, module: nn.Module, index: int, last: int, algo: Algorithm, policy: BinarizePolicy
+) -> str | None:
+    """Why this conv/linear stays full precision, or None to binarize it."""
+    if isinstance(module, BinaryModule):
+        return "already binarized"
+    if not algo.layers:
+        return f"'{algo.name}' binarizes nothing"
+    if policy.keep_first and index == 0:
+        return "stem (first conv/linear)"
+    if policy.keep_last and index == last:
+        return "classifier (last conv/linear)"
+    pattern = policy.matching_pattern(name)
+    if pattern is not None:
+        return f"policy pattern '{pattern}'"
+    if type(module) not in algo.layers:
+        return f"{type(module).__name__} not supported by '{algo.name}'"
+    if not name:
+        return "the root module cannot be replaced in place"
+    return None
+
+
+def binarize(
+    model: nn.Module,
+    algo: str | Algorithm,
+    policy: BinarizePolicy | None = None,
+    example_input: Any = None,
+) -> BinarizeReport:
+    """Swap conv/linear layers for ``algo``'s binarized variants (and ReLU for Hardtanh).
+
+    Weights and biases are copied; extra parameters are initialised by the algorithm.
+    Give ``example_input`` when an algorithm sizes parameters from the output shape
+    (XNOR++): it runs ``materialize`` so every parameter exists before the optimizer.
+    """
+    algorithm = get_algorithm(algo)
+    policy = policy or BinarizePolicy()
+    report = BinarizeReport(algorithm.name)
+    layers = [(n, m) for n, m in model.named_modules() if isinstance(m, _CANDIDATES)]
+    for index, (name, module) in enumerate(layers):
+        reason = _reason_kept(name, module, index, len(layers) - 1, algorithm, policy)
+        layer_type = type(module).__name__
+        if reason is not None:
+            report.decisions.append(LayerDecision(name, layer_type, False, reason))
+            continue
+        new = algorithm.layers[type(module)].from_float(module)
+        model.set_submodule(name, new)
+        report.decisions.append(LayerDecision(name, layer_type, True, "", type(new).__name__))
+    if algorithm.replace_activations:
+        for name, module in list(model.named_modules()):
+            if type(module) is nn.ReLU and name:
+                model.set_submodule(name, nn.Hardtanh(inplace=module.inplace))
+                report.hardtanh.append(name)
+    if example_input is not None:
+        materialize(model, example_input)
+    report.needs_materialize = _pending_shapes(model)
+    return report
+
+
+def _pending_shapes(model: nn.Module) -> bool:
+    return any(getattr(m, "shapes_pending", False) for m in model.modules())
+
+
+def materialize(model: nn.Module, example_input: Any) -> None:
+    """Size shape-dependent parameters with one no-grad, eval-mode forward.
+
+    Layers opt in by defining ``infer_shapes(input)`` (and a ``shapes_pending`` flag).
+    ``example_input`` is a tensor, a tuple of positional inputs or a dict of keyword
+    inputs. BatchNorm statistics and training modes are left as they were.
+    """
+    layers = [m for m in model.modules() if hasattr(m, "infer_shapes")]
+    if not layers:
+        return
+    hooks = [m.register_forward_pre_hook(lambda mod, args: mod.infer_shapes(args[0]))
+             for m in layers]
+    modes = [(m, m.training) for m in model.modules()]
+    try:
+        model.eval()
+        with torch.no_grad():
+            if isinstance(example_input, dict):
+                model(**example_input)
+            elif isinstance(example_input, (tuple, list)):
+                model(*example_input)
+            else:
+                model(example_input)
+    finally:
+        for hook in hooks:
+            hook.remove()
+        for module, training in modes:
+            module.training = training

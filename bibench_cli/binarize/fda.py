@@ -1,0 +1,113 @@
+"""FDA (Xu et al., NeurIPS 2021): sign forward, Fourier-series backward, noise adaptation.
+
+Backward replaces sign' by (4ω/π)·Σ_{i=0..n} cos((2i+1)ωx) on |x| <= 1 (ω = 0.1), with
+n(p) = 9 + ⌊9p⌋. While training, a noise-adaptation term λ·(MLP(x) + 0.1·sin x) is added to
+the binarized weights (MLP per output filter, d → d/64 → d) and activations (MLP across
+channels at each position), λ(p) = 0.05·(1 + cos πp) → 0 at the end of training; it is off
+in eval() so an evaluated model is truly binary. Weights are then scaled by the detached
+per-channel mean|w|. Fixes of the official code: the activation MLP exists from construction
+(so it is trained and checkpointed), hidden widths are at least 1, and schedules follow
+per-step progress. Table 6 / Eq. 30 mention an activation shift (rsign); neither FDA's paper
+nor its code learns one, so activations use plain sign.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .algorithm import Algorithm
+from .base import BinaryLayer, Shape, numel
+from .estimators import sign_fourier
+from .scaling import channel_mean_abs
+
+OMEGA = 0.1
+
+
+def fda_terms(p: float) -> int:
+    """Index n of the last Fourier term at progress p (epoch e of E maps to p = e/E)."""
+    return 9 + math.floor(9 * p)
+
+
+def fda_noise_weight(p: float) -> float:
+    """λ at progress p: 0.05·(1 + cos πp), the official 0.05·(1 + cos(π(e+1)/E)) per step."""
+    return 0.05 * (1 + math.cos(math.pi * p))
+
+
+class NoiseAdaptation(nn.Module):
+    """FDA's residual estimator: bias-free d → max(1, d/64) → d MLP with ReLU, + 0.1·sin x."""
+
+    def __init__(self, d: int, reduction: int = 64, **factory) -> None:
+        super().__init__()
+        hidden = max(1, d // reduction)
+        self.fc1 = nn.Linear(d, hidden, bias=False, **factory)
+        self.fc2 = nn.Linear(hidden, d, bias=False, **factory)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Apply over the last dim of ``x``."""
+        return self.fc2(F.relu(self.fc1(x))).add_(torch.sin(x), alpha=0.1)
+
+
+class _FDA(BinaryLayer):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.weight_noise = NoiseAdaptation(self.weight[0].numel(), **self.factory_kwargs)
+        self.act_noise = NoiseAdaptation(self.in_size, **self.factory_kwargs)
+        self.set_progress(0.0)
+
+    def set_progress(self, p: float) -> None:
+        self.n_terms = fda_terms(p)
+        self.noise_weight = fda_noise_weight(p)
+
+    @property
+    def _noisy(self) -> bool:
+        return self.training and self.noise_weight > 0
+
+    def binarize_weight(self, w: Tensor) -> Tensor:
+        wb = sign_fourier(w, self.n_terms, OMEGA)
+        if self._noisy:
+            wb = wb.add(self.weight_noise(w.flatten(1)).view_as(w), alpha=self.noise_weight)
+        return wb * channel_mean_abs(w)
+
+    def binarize_input(self, x: Tensor) -> Tensor:
+        xb = sign_fourier(x, self.n_terms, OMEGA)
+        if not self._noisy:
+            return xb
+        channel = -1 - self.spatial_dims  # across channels at each position (strided views)
+        noise = self.act_noise(x.movedim(channel, -1)).movedim(-1, channel)
+        return xb.add(noise, alpha=self.noise_weight)
+
+    def extra_inference_params(self) -> dict[str, int]:
+        return {"alpha": self.out_size}
+
+    def extra_training_params(self) -> dict[str, int]:
+        return {
+            name: sum(p.numel() for p in module.parameters())
+            for name, module in (("weight_noise", self.weight_noise), ("act_noise", self.act_noise))
+        }
+
+    def extra_inference_flops(self, input_shape: Shape, output_shape: Shape) -> int:
+        """One multiply per output element by α (noise adaptation is training-only)."""
+        return numel(output_shape)
+
+
+class FDAConv1d(_FDA, nn.Conv1d):
+    pass
+
+
+class FDAConv2d(_FDA, nn.Conv2d):
+    pass
+
+
+class FDALinear(_FDA, nn.Linear):
+    pass
+
+
+ALGORITHM = Algorithm(
+    name="fda",
+    description="FDA: Fourier-series sign gradient with noise adaptation, per-channel α.",
+    layers={nn.Conv1d: FDAConv1d, nn.Conv2d: FDAConv2d, nn.Linear: FDALinear},
+)

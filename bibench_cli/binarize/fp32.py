@@ -1,0 +1,11 @@
+"""The full-precision baseline: binarizes nothing and keeps ReLU."""
+
+from __future__ import annotations
+
+from .algorithm import Algorithm
+
+ALGORITHM = Algorithm(
+    name="fp32",
+    description="Full-precision baseline: no layer binarized, ReLU kept.",
+    replace_activations=False,
+)

@@ -1,0 +1,50 @@
+"""What ``binarize`` did, layer by layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class LayerDecision:
+    """One conv/linear layer: binarized (into ``new_type``) or kept, and why."""
+
+    name: str
+    layer_type: str
+    binarized: bool
+    reason: str
+    new_type: str | None = None
+
+
+@dataclass
+class BinarizeReport:
+    """Per-layer decisions and the ReLU -> Hardtanh swaps of one ``binarize`` call."""
+
+    algorithm: str
+    decisions: list[LayerDecision] = field(default_factory=list)
+    hardtanh: list[str] = field(default_factory=list)
+    needs_materialize: bool = False
+
+    @property
+    def binarized(self) -> list[str]:
+        return [d.name for d in self.decisions if d.binarized]
+
+    @property
+    def kept(self) -> dict[str, str]:
+        """Full-precision layer name -> reason."""
+        return {d.name: d.reason for d in self.decisions if not d.binarized}
+
+    def __str__(self) -> str:
+        summary = (
+            f"binarize '{self.algorithm}': {len(self.binarized)} layers binarized, "
+            f"{len(self.kept)} kept full precision, {len(self.hardtanh)} ReLU -> Hardtanh"
+        )
+        lines = [summary]
+        width = max((len(d.name) for d in self.decisions), default=0)
+        type_width = max((len(d.layer_type) for d in self.decisions), default=0)
+        for d in self.decisions:
+            what = f"-> {d.new_type}" if d.binarized else f"kept: {d.reason}"
+            lines.append(f"  {d.name:<{width}}  {d.layer_type:<{type_width}}  {what}")
+        if self.needs_materialize:
+            lines.append("  (call materialize(model, example_input) before training)")
+        return "\n".join(lines)

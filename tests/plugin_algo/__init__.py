@@ -1,0 +1,1 @@
+"""An out-of-tree binarization algorithm, used to test the plug-in point."""
