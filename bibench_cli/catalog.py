@@ -6,7 +6,7 @@ in ``conf/`` are the single source of truth for names and one-line descriptions.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ def experiments_root() -> Path:
     return Path(str(resources.files("bibench_cli.experiments")))
 
 
-@lru_cache(maxsize=None)
+@cache
 def option(group: str, name: str) -> dict[str, Any]:
     """The raw YAML of ``conf/<group>/<name>.yaml`` (no Hydra composition)."""
     path = conf_root() / group / f"{name}.yaml"

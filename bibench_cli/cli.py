@@ -15,6 +15,7 @@ Benchmark network binarization algorithms (after BiBench, ICML 2023).
 
 commands:
   train [overrides]       one Lightning run composed by Hydra (algo=bnn arch=resnet18 ...)
+  sweep [overrides]       a grid of runs (Hydra multirun): algo=bnn,xnor seed=0,1 or experiment=NAME
   list                    algorithms, architectures, tasks, optimizers and schedulers
   report [PATH ...]       roll run records into the paper's per-track tables (see report --help)
 
@@ -35,13 +36,19 @@ def _train(argv: list[str]) -> int:
     return run("bibench train", argv)
 
 
+def _sweep(argv: list[str]) -> int:
+    from bibench_cli.engine.hydra_app import run_sweep
+
+    return run_sweep(argv)
+
+
 def _report(argv: list[str]) -> int:
     from bibench_cli.report.cli import main as report_main
 
     return report_main(argv)
 
 
-COMMANDS = {"train": _train, "list": _list, "report": _report}
+COMMANDS = {"train": _train, "sweep": _sweep, "list": _list, "report": _report}
 
 
 def main(argv: list[str] | None = None) -> int:

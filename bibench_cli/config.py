@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 from omegaconf import MISSING, OmegaConf
@@ -158,6 +159,33 @@ class BibenchConfig:
     retry_failed: bool = True  # re-run a failed/diverged run (sweeps default to false)
 
 
+def _expose_sweeper_plugin() -> None:
+    """Let Hydra's plugin scan see ``hydra_plugins.bibench_sweeper`` in an editable install.
+
+    A wheel puts it in site-packages/hydra_plugins, where Hydra looks; an editable install maps
+    it through an import hook that ``pkgutil.walk_packages`` cannot list, so add its folder to
+    the namespace package's path.
+    """
+    import importlib.util
+
+    import hydra_plugins
+
+    spec = importlib.util.find_spec("hydra_plugins.bibench_sweeper")
+    if spec is not None and spec.origin is not None:
+        folder = str(Path(spec.origin).parent.parent)
+        if folder not in list(hydra_plugins.__path__):
+            hydra_plugins.__path__.append(folder)
+
+
+def register_plugin_algorithms(store) -> None:
+    """``algo=<name>`` for algorithms other packages register as ``bibench.algorithms`` entry
+    points (their code is imported only when a run uses them)."""
+    from bibench_cli.listing import plugin_algorithms
+
+    for name, description in plugin_algorithms().items():
+        store.store(group="algo", name=name, node={"name": name, "description": description})
+
+
 def register_configs() -> None:
     """Register the schema, the named experiments and the run-directory resolvers (idempotent).
 
@@ -166,10 +194,14 @@ def register_configs() -> None:
     """
     from hydra.core.config_store import ConfigStore
 
+    _expose_sweeper_plugin()
     store = ConfigStore.instance()
     store.store(name="bibench_schema", node=BibenchConfig)
     for path in sorted(experiments_root().glob("*.yaml")):
-        store.store(group="experiment", name=path.stem, node=OmegaConf.load(path), package="_global_")
+        store.store(
+            group="experiment", name=path.stem, node=OmegaConf.load(path), package="_global_"
+        )
+    register_plugin_algorithms(store)
     resolvers = {
         "bibench_run_dir": lambda *, _root_: str(run_dir_for(_root_)),
         "bibench_run_subdir": lambda *, _root_: run_subdir(_root_),

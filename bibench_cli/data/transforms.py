@@ -103,10 +103,7 @@ def random_resized_crop(
 def resize_shorter(image: Image.Image, size: int) -> Image.Image:
     """Resize so the shorter side is ``size``, keeping the aspect ratio (torchvision Resize)."""
     w, h = image.size
-    if w <= h:
-        new = (size, int(size * h / w))
-    else:
-        new = (int(size * w / h), size)
+    new = (size, int(size * h / w)) if w <= h else (int(size * w / h), size)
     return image.resize(new, Image.Resampling.BILINEAR)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import traceback
 
 import hydra
 from omegaconf import DictConfig
@@ -27,8 +28,37 @@ def _train_job(cfg: DictConfig) -> None:
         _errors.append(exc)
         print(f"bibench: error: {exc}", file=sys.stderr, flush=True)
         return
+    except Exception:  # a crash outside the run's own record: report it, the sweep goes on
+        if not _in_sweep():
+            raise
+        traceback.print_exc()
+        return
     _results.append(result)
     print(summary_line(result), flush=True)
+
+
+def _in_sweep() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def run_sweep(argv: list[str]) -> int:
+    """``bibench sweep``: a Hydra multirun (``-m`` implied) that does not retry failed runs
+    unless ``retry_failed=true``; exit code 1 when any grid point did not complete."""
+    from bibench_cli.engine import sweep
+
+    overrides = [arg for arg in argv if arg not in ("-m", "--multirun")]
+    if not any(arg.lstrip("+~").startswith("retry_failed=") for arg in overrides):
+        overrides.append("retry_failed=false")
+    sweep.last_outcome = sweep.rejected = None
+    code = run("bibench sweep", ["--multirun", *overrides])
+    if sweep.rejected is not None:
+        return 2
+    if sweep.last_outcome is None:  # e.g. --help or --cfg: Hydra printed and launched nothing
+        return code
+    return max(code, sweep.last_outcome.exit_code)
 
 
 def run(prog: str, argv: list[str]) -> int:

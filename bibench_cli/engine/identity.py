@@ -74,6 +74,8 @@ def resolved_config(cfg: DictConfig | Mapping[str, Any]) -> dict[str, Any]:
     """Plain config with ``recipe`` = the resolved optimizer/scheduler settings."""
     plain = to_plain(cfg)
     plain["recipe"] = resolve_recipe(plain)
+    if is_fp32(plain) and not plain["init"].get("checkpoint"):
+        plain["init"]["mode"] = "scratch"  # FP32 runs start from scratch whatever init says
     return plain
 
 

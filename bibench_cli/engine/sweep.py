@@ -1,0 +1,228 @@
+"""What a sweep does around Hydra's launcher: plan, watch, summarise.
+
+Planning composes every grid point first, so an invalid combination is rejected (or, for
+"every valid combination" experiments, dropped) before any job starts. Progress and the
+final summary come from the jobs' own ``result.json`` files, which every launcher (in-process,
+joblib workers, SLURM nodes on a shared file system) writes in the same deterministic places.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig
+
+from bibench_cli.engine.identity import run_dir_for
+from bibench_cli.engine.record import RESULT_FILE, RunRecord, read_record
+from bibench_cli.errors import BibenchError
+
+TERMINAL = ("completed", "failed", "diverged")
+POLL_SECONDS = 2.0
+
+
+@dataclass
+class Plan:
+    """The grid points that will run, their run directories, and what was already done."""
+
+    points: list[list[str]]
+    run_dirs: list[Path]
+    retry_failed: list[bool]
+    dropped: list[str] = field(default_factory=list)
+    already_done: set[int] = field(default_factory=set)
+    started_at: str = ""
+
+
+@dataclass
+class Outcome:
+    counts: Counter
+    failures: list[tuple[Path, str, str]]  # (run dir, status, last error line)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failures else 0
+
+
+last_outcome: Outcome | None = None
+rejected: BibenchError | None = None
+
+
+def reject(error: BibenchError) -> None:
+    """Record and print why the grid was refused before anything ran."""
+    global rejected
+    rejected = error
+    print(f"bibench sweep: error: {error}", file=sys.stderr, flush=True)
+
+
+def invalid_reason(cfg: DictConfig) -> str | None:
+    """Why ``cfg`` cannot run (unknown algorithm, architecture that cannot take the task)."""
+    from bibench_cli.binarize import get_algorithm
+    from bibench_cli.data import task_info
+    from bibench_cli.models import check_compatible
+
+    try:
+        get_algorithm(cfg.algo.name)
+        info = task_info(cfg.task.name)
+        check_compatible(
+            cfg.arch.name,
+            in_channels=info.in_channels,
+            image_size=cfg.task.image_size or info.image_size,
+            input_kind=info.input_kind,
+        )
+    except (BibenchError, LookupError, ValueError) as exc:
+        return str(exc)
+    return None
+
+
+def _read(run_dir: Path) -> RunRecord | None:
+    try:
+        return read_record(run_dir / RESULT_FILE)
+    except (OSError, ValueError):
+        return None
+
+
+def _reusable(record: RunRecord | None, retry_failed: bool) -> bool:
+    if record is None:
+        return False
+    return record.status == "completed" or (record.status in TERMINAL and not retry_failed)
+
+
+def plan(
+    points: Sequence[Sequence[str]],
+    compose: Callable[[list[str]], DictConfig],
+    *,
+    skip_incompatible: bool = False,
+) -> Plan:
+    """Compose and check every point; raise one error naming all invalid ones."""
+    kept, run_dirs, retry, invalid = [], [], [], []
+    for point in points:
+        cfg = compose(list(point))
+        reason = invalid_reason(cfg)
+        if reason is not None:
+            invalid.append(f"[{' '.join(point)}]: {reason}")
+            continue
+        kept.append(list(point))
+        run_dirs.append(run_dir_for(cfg))
+        retry.append(bool(cfg.retry_failed))
+    if invalid and not skip_incompatible:
+        raise BibenchError(
+            f"{len(invalid)} of {len(points)} grid points are invalid; nothing was run: "
+            + "; ".join(invalid)
+        )
+    result = Plan(kept, run_dirs, retry, dropped=invalid)
+    result.already_done = {
+        i for i, (d, r) in enumerate(zip(run_dirs, retry, strict=True)) if _reusable(_read(d), r)
+    }
+    result.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return result
+
+
+def _finished_now(plan_: Plan, index: int) -> bool:
+    record = _read(plan_.run_dirs[index])
+    return (
+        record is not None and record.status in TERMINAL and record.finished_at >= plan_.started_at
+    )
+
+
+class Progress(threading.Thread):
+    """Prints jobs done / total, failures, elapsed and ETA whenever a job finishes."""
+
+    def __init__(self, plan_: Plan) -> None:
+        super().__init__(daemon=True)
+        self.plan = plan_
+        self.stop = threading.Event()
+        self.clock = time.monotonic()
+        self.shown = -1
+
+    def line(self) -> str:
+        todo = [i for i in range(len(self.plan.points)) if i not in self.plan.already_done]
+        finished = [i for i in todo if _finished_now(self.plan, i)]
+        failed = sum(_read(self.plan.run_dirs[i]).status != "completed" for i in finished)
+        elapsed = time.monotonic() - self.clock
+        remaining = len(todo) - len(finished)
+        eta = elapsed / len(finished) * remaining if finished else None
+        done = len(finished) + len(self.plan.already_done)
+        self.shown = done
+        eta_text = _clock(eta) if eta is not None else "?"
+        return (
+            f"[sweep] {done}/{len(self.plan.points)} jobs done "
+            f"({len(self.plan.already_done)} skipped, {failed} failed), "
+            f"elapsed {_clock(elapsed)}, ETA {eta_text}"
+        )
+
+    def run(self) -> None:
+        while not self.stop.wait(POLL_SECONDS):
+            previous = self.shown
+            text = self.line()
+            if self.shown != previous:
+                print(text, file=sys.stderr, flush=True)
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def summarise(plan_: Plan) -> Outcome:
+    """Count the grid's final states and collect the failures with their run directories."""
+    counts: Counter = Counter()
+    failures = []
+    for index, run_dir in enumerate(plan_.run_dirs):
+        record = _read(run_dir)
+        status = record.status if record is not None else "missing"
+        skipped = index in plan_.already_done
+        counts["skipped" if skipped and status == "completed" else status] += 1
+        if status != "completed":
+            error = (record.error if record else "") or "no record written"
+            failures.append((run_dir, status, error.strip().splitlines()[-1]))
+    return Outcome(counts, failures)
+
+
+def print_summary(outcome: Outcome, dropped: Sequence[str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(stderr=True)
+    table = Table(title="sweep summary")
+    table.add_column("status")
+    table.add_column("jobs", justify="right")
+    for status in ("completed", "skipped", "failed", "diverged", "running", "missing"):
+        if outcome.counts.get(status):
+            table.add_row(status, str(outcome.counts[status]))
+    console.print(table)
+    if dropped:
+        console.print(f"{len(dropped)} incompatible grid points were left out (skip_incompatible)")
+    if outcome.failures:
+        failed = Table(title="runs that did not complete")
+        for column in ("status", "run directory", "error"):
+            failed.add_column(column, overflow="fold")
+        for run_dir, status, error in outcome.failures:
+            failed.add_row(status, str(run_dir), error)
+        console.print(failed)
+
+
+def execute(plan_: Plan, launch: Callable[[], Any]) -> Any:
+    """Launch the planned jobs with progress reporting, then print and keep the summary."""
+    global last_outcome
+    progress = Progress(plan_)
+    print(
+        f"[sweep] {len(plan_.points)} jobs, {len(plan_.already_done)} already done",
+        file=sys.stderr,
+        flush=True,
+    )
+    progress.start()
+    try:
+        returns = launch()
+    finally:
+        progress.stop.set()
+        progress.join()
+        last_outcome = summarise(plan_)
+        print_summary(last_outcome, plan_.dropped)
+    return returns

@@ -1,0 +1,1 @@
+"""Hydra discovers sweepers in the ``hydra_plugins`` namespace; bibench's lives here."""
