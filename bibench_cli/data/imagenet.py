@@ -3,7 +3,7 @@
 Layout: ``train/<wnid>/*.JPEG`` and ``val/<wnid>/*.JPEG`` under ``root`` or ``root/imagenet``
 (the validation images sorted into one folder per class, as most ImageNet tooling expects).
 Training uses RandomResizedCrop + horizontal flip, evaluation resize-256 / centre-crop-224
-(scaled with ``image_size``), both after torchvision's definitions and the official BiBench pipeline.
+(scaled with ``image_size``), after torchvision's definitions and the official pipeline.
 The ILSVRC test set has no public labels, so validation *and* test both read ``val/``; the
 reported metric is the usual "ImageNet validation accuracy".
 
