@@ -4,6 +4,3 @@
 class BibenchError(Exception):
     """A one-line, actionable message about bad input (unknown name, bad combination, ...)."""
 
-
-class IncompatibleError(BibenchError, ValueError):
-    """An architecture that cannot take a task's input, or a similar impossible combination."""

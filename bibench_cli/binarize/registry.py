@@ -6,6 +6,8 @@ import importlib
 from importlib.metadata import entry_points
 
 from . import bireal, bnn, dorefa, fda, fp32, reactnet, recu, xnor, xnorpp
+from bibench_cli.errors import BibenchError
+
 from .algorithm import Algorithm
 
 ENTRY_POINT_GROUP = "bibench.algorithms"
@@ -17,7 +19,7 @@ _REGISTRY: dict[str, Algorithm] = {
 _entry_points_loaded = False
 
 
-class UnknownAlgorithmError(ValueError, KeyError):
+class UnknownAlgorithmError(BibenchError, ValueError, KeyError):
     """An algorithm name that is neither registered nor an importable dotted path."""
 
     def __str__(self) -> str:  # KeyError would quote the message

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from bibench_cli.errors import BibenchError
 
-class DatasetNotFoundError(FileNotFoundError):
+
+class DatasetNotFoundError(BibenchError, FileNotFoundError):
     """A dataset is missing or incomplete: says where we looked, what we expected, how to get it."""
 
 
-class CorruptDatasetError(ValueError):
+class CorruptDatasetError(BibenchError, ValueError):
     """A dataset file exists but cannot be read (bad pickle, truncated archive, wrong checksum)."""
 
 
-class UnknownTaskError(ValueError):
+class UnknownTaskError(BibenchError, ValueError):
     """A task name that is not registered."""

@@ -63,20 +63,11 @@ def reject(error: BibenchError) -> None:
 
 def invalid_reason(cfg: DictConfig) -> str | None:
     """Why ``cfg`` cannot run (unknown algorithm, architecture that cannot take the task)."""
-    from bibench_cli.binarize import get_algorithm
-    from bibench_cli.data import task_info
-    from bibench_cli.models import check_compatible
+    from bibench_cli.engine.validate import check_runnable
 
     try:
-        get_algorithm(cfg.algo.name)
-        info = task_info(cfg.task.name)
-        check_compatible(
-            cfg.arch.name,
-            in_channels=info.in_channels,
-            image_size=cfg.task.image_size or info.image_size,
-            input_kind=info.input_kind,
-        )
-    except (BibenchError, LookupError, ValueError) as exc:
+        check_runnable(cfg)
+    except BibenchError as exc:
         return str(exc)
     return None
 

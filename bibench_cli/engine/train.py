@@ -31,6 +31,7 @@ from bibench_cli.engine.locks import run_lock
 from bibench_cli.engine.module import ClassificationModule
 from bibench_cli.engine.pretrain import MODEL_FILE, ensure_fp32_checkpoint
 from bibench_cli.engine.record import RESULT_FILE, RunRecord, read_record, write_record
+from bibench_cli.engine.validate import check_runnable
 from bibench_cli.errors import BibenchError
 from bibench_cli.models import build_model, check_compatible
 
@@ -159,7 +160,8 @@ def _fit_and_test(cfg: DictConfig, record: RunRecord, run_dir: Path, datamodule,
     image_size = datamodule.image_size
     example = torch.zeros(2, datamodule.in_channels, image_size, image_size)
     report = binarize(model, cfg.algo.name, BinarizePolicy(keep=list(cfg.policy.keep)), example)
-    log.info("%s", report)
+    (run_dir / "binarize.txt").write_text(f"{report}\n")
+    log.info("%s (per layer: %s)", str(report).splitlines()[0], run_dir / "binarize.txt")
     info = task_info(cfg.task.name)
     top_k = tuple(
         1 if name == "acc" else int(name.removeprefix("acc_top")) for name in info.metrics
@@ -219,10 +221,6 @@ def train(cfg: DictConfig) -> RunResult:
 
 
 def _run(cfg: DictConfig, run_dir: Path) -> RunResult:
-    pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    datamodule = _build_datamodule(cfg)
-    model = _build_model(cfg, datamodule)
-
     record = RunRecord(
         **identity(cfg),
         run_dir=str(run_dir),
@@ -232,6 +230,15 @@ def _run(cfg: DictConfig, run_dir: Path) -> RunResult:
         hostname=environment.hostname(),
         started_at=_now(),
     )
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    try:
+        check_runnable(cfg)
+        datamodule = _build_datamodule(cfg)
+        model = _build_model(cfg, datamodule)
+    except BibenchError as exc:  # bad input: recorded for sweeps, then reported as one line
+        record.status, record.error, record.finished_at = "failed", str(exc), _now()
+        write_record(record, run_dir)
+        raise
     path = write_record(record, run_dir)
     OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
     try:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from bibench_cli.errors import BibenchError
 
-class IncompatibleError(ValueError):
+
+class IncompatibleError(BibenchError, ValueError):
     """An architecture cannot take a task's input (wrong kind, size or channel count)."""
 
 
-class UnknownArchitectureError(ValueError):
+class UnknownArchitectureError(BibenchError, ValueError):
     """An architecture name that is not registered."""
