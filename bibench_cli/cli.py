@@ -18,6 +18,8 @@ commands:
   sweep [overrides]       a grid of runs (Hydra multirun): algo=bnn,xnor seed=0,1 or experiment=NAME
   list                    algorithms, architectures, tasks, optimizers and schedulers
   report [PATH ...]       roll run records into the paper's per-track tables (see report --help)
+  complexity [overrides]  parameters, FLOPs, r_c and r_s per layer, e.g. algo=all arch=resnet18
+  robustness PATH ...     add corruption accuracies (CIFAR-10-C) to finished runs
 
 Hydra options pass through: `bibench train --help`, `--cfg job`, `--info`, `hydra.run.dir=...`.
 """
@@ -42,13 +44,32 @@ def _sweep(argv: list[str]) -> int:
     return run_sweep(argv)
 
 
+def _robustness(argv: list[str]) -> int:
+    from bibench_cli.engine.robustness_runs import main as robustness_main
+
+    return robustness_main(argv)
+
+
+def _complexity(argv: list[str]) -> int:
+    from bibench_cli.complexity_cli import main as complexity_main
+
+    return complexity_main(argv)
+
+
 def _report(argv: list[str]) -> int:
     from bibench_cli.report.cli import main as report_main
 
     return report_main(argv)
 
 
-COMMANDS = {"train": _train, "sweep": _sweep, "list": _list, "report": _report}
+COMMANDS = {
+    "train": _train,
+    "sweep": _sweep,
+    "report": _report,
+    "complexity": _complexity,
+    "robustness": _robustness,
+    "list": _list,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -130,7 +130,9 @@ class PolicyConf:
 
 @dataclass
 class EvalConf:
-    corruptions: bool = False
+    corruptions: bool = False  # evaluate the finished model on every corruption x severity
+    corruption_source: str = "auto"  # auto | cifar10c (official release) | generated
+    corruption_seed: int = 0  # same corrupted images for every model compared
 
 
 @dataclass

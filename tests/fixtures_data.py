@@ -84,3 +84,20 @@ def write_fake_imagenet(
                 Image.fromarray(pixels).save(path, format="JPEG")
                 written[split].append((path, index))
     return written
+
+
+def write_fake_cifar10c(root: str | Path, *, per_severity: int = 4, seed: int = 0) -> Path:
+    """Write ``root/CIFAR-10-C`` in the release layout: every corruption's ``.npy`` of
+    5 severities × ``per_severity`` random 32×32×3 uint8 images, plus ``labels.npy``."""
+    from bibench_cli.data.corruptions import CORRUPTIONS
+
+    directory = Path(root) / "CIFAR-10-C"
+    directory.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    np.save(directory / "labels.npy", np.tile(rng.integers(0, 10, per_severity), 5))
+    for name in CORRUPTIONS:
+        np.save(
+            directory / f"{name}.npy",
+            rng.integers(0, 256, (5 * per_severity, 32, 32, 3), dtype=np.uint8),
+        )
+    return directory

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from compose import compose_config
 from fixtures_data import write_fake_cifar10
 
@@ -29,6 +30,9 @@ def test_fp32_run_writes_a_complete_record(tmp_path):
     assert record.train_time_s > 0 and record.step_time_s > 0 and record.peak_memory_mb > 0
     assert record.versions["torch"] and record.hostname and record.config["recipe"]
     assert (result.path.parent / "model.pt").is_file()
+    # ResNet-20 for CIFAR-10 has 272,474 parameters; a 1-channel stem has 16·9·(3-1) fewer
+    assert record.params["fp32_model"] == 272_474 - 16 * 9 * 2
+    assert record.r_c == pytest.approx(1.0) and record.r_s == pytest.approx(1.0)
 
 
 def test_binarized_run_trains_its_fp32_dependency_once_then_reuses_it(tmp_path):

@@ -21,9 +21,9 @@ import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from bibench_cli.binarize import BinarizePolicy, binarize
-from bibench_cli.data import build_datamodule, task_info
+from bibench_cli.data import task_info
 from bibench_cli.engine import environment
+from bibench_cli.engine.build import binarize_for, datamodule_for, example_input, model_for
 from bibench_cli.engine.callbacks import PlainProgress, StepTimer
 from bibench_cli.engine.checkpoint_io import AtomicCheckpointIO
 from bibench_cli.engine.identity import identity, resolved_config, run_dir_for
@@ -31,9 +31,10 @@ from bibench_cli.engine.locks import run_lock
 from bibench_cli.engine.module import ClassificationModule
 from bibench_cli.engine.pretrain import MODEL_FILE, ensure_fp32_checkpoint
 from bibench_cli.engine.record import RESULT_FILE, RunRecord, read_record, write_record
+from bibench_cli.engine.robustness import evaluate_corruptions
 from bibench_cli.engine.validate import check_runnable
 from bibench_cli.errors import BibenchError
-from bibench_cli.models import build_model, check_compatible
+from bibench_cli.tracks.complexity import complexity_record
 
 log = logging.getLogger("bibench")
 
@@ -67,30 +68,6 @@ def _load_state(path: str | Path) -> dict[str, torch.Tensor]:
     if "state_dict" in state:
         state = {k.removeprefix("model."): v for k, v in state["state_dict"].items()}
     return state
-
-
-def _build_datamodule(cfg: DictConfig):
-    task = cfg.task
-    datamodule = build_datamodule(
-        task.name,
-        root=cfg.data.root,
-        download=cfg.data.download,
-        num_workers=cfg.data.num_workers,
-        batch_size=task.batch_size,
-        augment=task.augment,
-        val_size=task.val_size,
-        image_size=task.image_size,
-        seed=cfg.seed,
-    )
-    datamodule.prepare_data()
-    datamodule.setup("fit")
-    return datamodule
-
-
-def _build_model(cfg: DictConfig, datamodule) -> torch.nn.Module:
-    shape = {"in_channels": datamodule.in_channels, "image_size": datamodule.image_size}
-    check_compatible(cfg.arch.name, input_kind=datamodule.input_kind, **shape)
-    return build_model(cfg.arch.name, num_classes=datamodule.num_classes, **shape)
 
 
 def _logger(cfg: DictConfig, run_dir: Path):
@@ -157,9 +134,10 @@ def _initialise(cfg: DictConfig, model: torch.nn.Module) -> str:
 def _fit_and_test(cfg: DictConfig, record: RunRecord, run_dir: Path, datamodule, model) -> None:
     """Everything that can fail or diverge after the run has started; fills ``record``."""
     record.init_checkpoint = _initialise(cfg, model)
-    image_size = datamodule.image_size
-    example = torch.zeros(2, datamodule.in_channels, image_size, image_size)
-    report = binarize(model, cfg.algo.name, BinarizePolicy(keep=list(cfg.policy.keep)), example)
+    report = binarize_for(cfg, model, datamodule)
+    counts = complexity_record(model, example_input(datamodule))
+    record.params, record.flops = counts["params"], counts["flops"]
+    record.r_c, record.r_s = counts["r_c"], counts["r_s"]
     (run_dir / "binarize.txt").write_text(f"{report}\n")
     log.info("%s (per layer: %s)", str(report).splitlines()[0], run_dir / "binarize.txt")
     info = task_info(cfg.task.name)
@@ -193,6 +171,15 @@ def _fit_and_test(cfg: DictConfig, record: RunRecord, run_dir: Path, datamodule,
     torch.save(module.model.state_dict(), tmp)
     os.replace(tmp, model_path)
     record.checkpoint = str(model_path)
+    if cfg.eval.corruptions:
+        record.corruption = evaluate_corruptions(
+            module.model,
+            datamodule,
+            cfg.task.name,
+            cfg.data.root,
+            source=cfg.eval.corruption_source,
+            seed=cfg.eval.corruption_seed,
+        )
     record.status = "completed"
 
 
@@ -233,8 +220,8 @@ def _run(cfg: DictConfig, run_dir: Path) -> RunResult:
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     try:
         check_runnable(cfg)
-        datamodule = _build_datamodule(cfg)
-        model = _build_model(cfg, datamodule)
+        datamodule = datamodule_for(cfg)
+        model = model_for(cfg, datamodule)
     except BibenchError as exc:  # bad input: recorded for sweeps, then reported as one line
         record.status, record.error, record.finished_at = "failed", str(exc), _now()
         write_record(record, run_dir)
