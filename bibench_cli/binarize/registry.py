@@ -5,9 +5,9 @@ from __future__ import annotations
 import importlib
 from importlib.metadata import entry_points
 
-from . import bireal, bnn, dorefa, fda, fp32, reactnet, recu, xnor, xnorpp
 from bibench_cli.errors import BibenchError
 
+from . import bireal, bnn, dorefa, fda, fp32, reactnet, recu, xnor, xnorpp
 from .algorithm import Algorithm
 
 ENTRY_POINT_GROUP = "bibench.algorithms"
