@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 
 import pytest
+from cli_helpers import BIBENCH, QUICK
 from compose import compose_config
 from fixtures_data import write_fake_cifar10
 
-from bibench_cli.engine.record import read_record
+from bibench_cli.engine.record import RunRecord, read_record, write_record
 from bibench_cli.engine.train import train
 
 TINY = ("trainer.max_epochs=1", "trainer.limit_train_batches=3", "trainer.limit_val_batches=2",
@@ -88,3 +92,51 @@ def test_bnn_resnet18_on_the_official_cifar10_layout(tmp_path):
     )  # fmt: skip
     assert result.record.status == "completed", result.record.error
     assert result.record.task == "cifar10" and result.record.arch == "resnet18"
+
+
+def test_two_concurrent_processes_train_the_fp32_dependency_once(tmp_path):
+    command = [*BIBENCH, "train", *QUICK, f"paths.outputs={tmp_path}"]
+    procs = [
+        subprocess.Popen([*command, f"algo={algo}"], cwd=tmp_path, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for algo in ("bnn", "xnor")
+    ]  # fmt: skip
+    outputs = [proc.communicate(timeout=300)[0] for proc in procs]
+    assert all(proc.returncode == 0 for proc in procs), outputs
+    assert sum(out.count("training it first") for out in outputs) == 1
+    assert sum(out.count("reusing FP32 run") for out in outputs) == 1
+    assert len(list(tmp_path.glob("*/digits/resnet20/fp32/*/result.json"))) == 1
+
+
+def test_record_write_interrupted_midway_keeps_the_previous_record(tmp_path, monkeypatch):
+    path = write_record(RunRecord(algo="bnn", status="completed", primary=90.0), tmp_path)
+    original = path.read_bytes()
+
+    def torn_dump(data, handle, **kwargs):
+        handle.write('{"algo": "bnn", "sta')
+        raise KeyboardInterrupt  # killed in the middle of writing
+
+    monkeypatch.setattr(json, "dump", torn_dump)
+    with pytest.raises(KeyboardInterrupt):
+        write_record(RunRecord(algo="bnn", status="failed"), tmp_path)
+    assert path.read_bytes() == original
+    assert [p.name for p in tmp_path.iterdir()] == ["result.json"]  # no temp file left
+
+
+def test_sigkill_during_repeated_writes_never_leaves_a_partial_record(tmp_path):
+    writer = (
+        "import sys\n"
+        "from bibench_cli.engine.record import RunRecord, write_record\n"
+        "big = {str(i): float(i) for i in range(20000)}\n"
+        "i = 0\n"
+        "while True:\n"
+        "    i += 1\n"
+        "    write_record(RunRecord(seed=i, metrics=big), sys.argv[1])\n"
+    )
+    for _ in range(3):
+        proc = subprocess.Popen([sys.executable, "-c", writer, str(tmp_path)])
+        time.sleep(1.5)
+        proc.kill()
+        proc.wait()
+        record = read_record(tmp_path / "result.json")  # parses: whole, never torn
+        assert len(record.metrics) == 20000

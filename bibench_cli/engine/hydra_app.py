@@ -20,10 +20,12 @@ _errors: list[BibenchError] = []
 
 @hydra.main(version_base="1.3", config_path="pkg://bibench_cli.conf", config_name="config")
 def _train_job(cfg: DictConfig) -> None:
+    from hydra.core.hydra_config import HydraConfig
+
     from bibench_cli.engine.train import summary_line, train
 
     try:
-        result = train(cfg)
+        result = train(cfg, HydraConfig.get().runtime.output_dir)
     except BibenchError as exc:  # bad input: one line, no traceback; a sweep goes on
         _errors.append(exc)
         print(f"bibench: error: {exc}", file=sys.stderr, flush=True)

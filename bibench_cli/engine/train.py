@@ -192,13 +192,15 @@ def _reusable(previous: RunRecord | None, cfg: DictConfig) -> bool:
     )
 
 
-def train(cfg: DictConfig) -> RunResult:
+def train(cfg: DictConfig, run_dir: Path | None = None) -> RunResult:
     """Run (or skip, when already completed) the training described by ``cfg``.
 
-    Holds the run's lock throughout, so a process asking for a run another one is training
-    waits for it and then reuses its record.
+    ``run_dir`` defaults to the deterministic directory of the run's identity (what Hydra's
+    ``hydra.run.dir`` resolves to unless the user overrides it). Holds the run's lock
+    throughout, so a process asking for a run another one is training waits for it and then
+    reuses its record.
     """
-    run_dir = run_dir_for(cfg)
+    run_dir = Path(run_dir) if run_dir is not None else run_dir_for(cfg)
     with run_lock(cfg):
         previous = _previous_record(run_dir)
         if _reusable(previous, cfg):
