@@ -24,6 +24,8 @@ def _train_job(cfg: DictConfig) -> None:
 
     from bibench_cli.engine.train import summary_line, train
 
+    _quiet_third_party()
+
     try:
         result = train(cfg, HydraConfig.get().runtime.output_dir)
     except BibenchError as exc:  # bad input: one line, no traceback; a sweep goes on
@@ -37,6 +39,16 @@ def _train_job(cfg: DictConfig) -> None:
         return
     _results.append(result)
     print(summary_line(result), flush=True)
+
+
+def _quiet_third_party() -> None:
+    """Keep the terminal to bibench's own lines: Lightning's banner (accelerators, tips) and
+    a deprecation inside Lightning itself say nothing about the run."""
+    import logging
+    import warnings
+
+    logging.getLogger("pytorch_lightning.utilities.rank_zero").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
 
 
 def _in_sweep() -> bool:
