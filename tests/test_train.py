@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from fixtures_data import write_fake_cifar10
 
 from bibench_cli.engine.record import RunRecord, read_record, write_record
 from bibench_cli.engine.train import train
+from bibench_cli.errors import BibenchError
 
 TINY = ("trainer.max_epochs=1", "trainer.limit_train_batches=3", "trainer.limit_val_batches=2",
         "trainer.limit_test_batches=2", "trainer.log_every_n_steps=1")  # fmt: skip
@@ -140,3 +142,20 @@ def test_sigkill_during_repeated_writes_never_leaves_a_partial_record(tmp_path):
         proc.wait()
         record = read_record(tmp_path / "result.json")  # parses: whole, never torn
         assert len(record.metrics) == 20000
+
+
+@pytest.mark.parametrize("kind", ["state_dict", "lightning_ckpt"])
+def test_init_checkpoint_starts_from_the_given_weights(tmp_path, kind):
+    fp32 = train(tiny_cfg(tmp_path, "algo=fp32")).record
+    run_dir = tmp_path.joinpath(fp32.run_dir)
+    given = run_dir / ("model.pt" if kind == "state_dict" else "checkpoints/last.ckpt")
+    result = train(tiny_cfg(tmp_path, "algo=bireal", f"init.checkpoint={given}"))
+    assert result.record.status == "completed", result.record.error
+    assert result.record.init_checkpoint == str(given.resolve())
+
+
+def test_logger_that_is_not_installed_is_refused_before_any_work(tmp_path):
+    if importlib.util.find_spec("mlflow") is not None:
+        pytest.skip("mlflow is installed here")
+    with pytest.raises(BibenchError, match="pip install mlflow"):
+        train(tiny_cfg(tmp_path, "logger=mlflow"))
