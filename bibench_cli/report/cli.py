@@ -82,6 +82,7 @@ def main(argv: list[str]) -> int:
     tracks = all_tracks(collection.frame)
     if args.out is None and args.format == "terminal":
         console = Console()
+        console.width = max(console.width, 120)  # a piped table keeps its algorithm names
         render_terminal(tracks, console, args.std)
         console.print(collection.summary(), highlight=False)
     else:
