@@ -1,8 +1,8 @@
 """Binarized-operator library: one file per algorithm, a registry, and a converter.
 
-    report = binarize(model, "reactnet", example_input=x)   # in place
-    load_fp32_state_dict(model, fp32_state)                  # or load_state_dict(strict=True)
-    set_progress(model, step / total_steps)                  # every training step
+report = binarize(model, "reactnet", example_input=x)   # in place
+load_fp32_state_dict(model, fp32_state)                  # or load_state_dict(strict=True)
+set_progress(model, step / total_steps)                  # every training step
 """
 
 from __future__ import annotations

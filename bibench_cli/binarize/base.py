@@ -49,8 +49,16 @@ class BinaryModule:
         if isinstance(module, nn.Linear):
             kwargs = {"in_features": module.in_features, "out_features": module.out_features}
         else:
-            names = ("in_channels", "out_channels", "kernel_size", "stride", "padding",
-                     "dilation", "groups", "padding_mode")
+            names = (
+                "in_channels",
+                "out_channels",
+                "kernel_size",
+                "stride",
+                "padding",
+                "dilation",
+                "groups",
+                "padding_mode",
+            )
             kwargs = {name: getattr(module, name) for name in names}
         new = cls(**kwargs, bias=module.bias is not None)
         new.to(device=module.weight.device, dtype=module.weight.dtype)

@@ -88,8 +88,9 @@ def materialize(model: nn.Module, example_input: Any) -> None:
     layers = [m for m in model.modules() if hasattr(m, "infer_shapes")]
     if not layers:
         return
-    hooks = [m.register_forward_pre_hook(lambda mod, args: mod.infer_shapes(args[0]))
-             for m in layers]
+    hooks = [
+        m.register_forward_pre_hook(lambda mod, args: mod.infer_shapes(args[0])) for m in layers
+    ]
     modes = [(m, m.training) for m in model.modules()]
     try:
         model.eval()

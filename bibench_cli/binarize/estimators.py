@@ -57,7 +57,63 @@ class _ApproxSign(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: Tensor) -> Tensor:
         (x,) = ctx.saved_tensors
-        return x.abs().mul_(-2).add_(2).relu_().mul_(grad)
+        return approx_sign_grad(grad, x)
+
+
+def approx_sign_grad(grad: Tensor, x: Tensor) -> Tensor:
+    """``grad`` · max(0, 2 - 2|x|) (ApproxSign's derivative), in a fresh tensor."""
+    return x.abs().mul_(-2).add_(2).relu_().mul_(grad)
+
+
+class _ShiftApproxSign(torch.autograd.Function):
+    """sign(x - t) with ApproxSign backward, fused (ReActNet's RSign).
+
+    Saves only the shifted input; ∂/∂t = -∂/∂x is the input gradient summed to t's shape,
+    negated after the reduction (the same value as summing the negated gradient).
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, t: Tensor) -> Tensor:
+        z = x - t
+        ctx.save_for_backward(z)
+        ctx.t_shape = t.shape
+        return binary_sign(z)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        (z,) = ctx.saved_tensors
+        grad_z = approx_sign_grad(grad, z)
+        grad_t = grad_z.sum_to_size(ctx.t_shape).neg() if ctx.needs_input_grad[1] else None
+        return (grad_z if ctx.needs_input_grad[0] else None), grad_t
+
+
+class _StandardizedApproxSign(torch.autograd.Function):
+    """sign(x / s) with ApproxSign backward through the standardisation (ReCU's activations).
+
+    s = sqrt(var(x) + eps) per sample, var unbiased over ``dims`` (the trailing sample dims).
+    With y = x / s, c = x - mean(x) and g = ∂L/∂y (ApproxSign), the gradient is the closed
+    form ∂L/∂x = g / s - (Σ g·x) / ((n - 1) s³) · c; the path through the mean is zero
+    because Σ c = 0. One reduction pass per statistic, no autograd graph of small ops.
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, dims: tuple[int, ...], eps: float) -> Tensor:
+        count = math.prod(x.shape[d] for d in dims)
+        centred = x - x.mean(dims, keepdim=True)
+        var = centred.square().sum(dims, keepdim=True).div_(count - 1)
+        std = var.add_(eps).sqrt_()
+        y = x / std
+        ctx.save_for_backward(x, centred, std, y)
+        ctx.dims, ctx.count = dims, count
+        return binary_sign(y)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None]:
+        x, centred, std, y = ctx.saved_tensors
+        grad_y = approx_sign_grad(grad, y)
+        dot = torch.mul(grad_y, x).sum(ctx.dims, keepdim=True)
+        coef = dot.div_(std.pow(3).mul_(1 - ctx.count))  # -(Σ g·x) / ((n - 1) s³)
+        return grad_y.div_(std).addcmul_(centred, coef), None, None
 
 
 class _IdentitySTE(torch.autograd.Function):
@@ -90,11 +146,17 @@ class _FourierSign(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None]:
         (x,) = ctx.saved_tensors
-        n, omega = ctx.n, ctx.omega
-        theta = x * omega
-        ratio = torch.mul(theta, 2 * (n + 1)).sin_().div_(theta.sin_())  # 2·Σ cos(...)
-        ratio.nan_to_num_(nan=2.0 * (n + 1)).mul_(grad)
-        return pass_within_unit(ratio, x).mul_(2 * omega / math.pi), None, None
+        return fourier_sign_grad(grad, x, ctx.n, ctx.omega), None, None
+
+
+def fourier_sign_grad(grad: Tensor, x: Tensor, n: int, omega: float) -> Tensor:
+    """``grad`` · (4ω/π)·Σ_{i=0..n} cos((2i+1)ωx) where |x| <= 1, else 0 (a fresh tensor)."""
+    theta = x * omega
+    ratio = torch.mul(theta, 2 * (n + 1)).sin_().div_(theta.sin_())  # 2·Σ cos(...)
+    ratio.nan_to_num_(nan=2.0 * (n + 1)).mul_(grad)
+    bound = 1.0 + torch.finfo(x.dtype).eps  # as pass_within_unit, written in place
+    torch.ops.aten.hardtanh_backward.grad_input(ratio, x, -bound, bound, grad_input=ratio)
+    return ratio.mul_(2 * omega / math.pi)
 
 
 def sign_clip_ste(x: Tensor) -> Tensor:
@@ -105,6 +167,16 @@ def sign_clip_ste(x: Tensor) -> Tensor:
 def sign_approx(x: Tensor) -> Tensor:
     """sign with Bi-Real's ApproxSign (piecewise polynomial) backward."""
     return _ApproxSign.apply(x)
+
+
+def sign_approx_shifted(x: Tensor, t: Tensor) -> Tensor:
+    """sign(x - t) with ApproxSign backward for x and -ApproxSign (summed) for t."""
+    return _ShiftApproxSign.apply(x, t)
+
+
+def sign_approx_standardized(x: Tensor, dims: tuple[int, ...], eps: float) -> Tensor:
+    """sign(x / sqrt(var(x, dims) + eps)) with ApproxSign backward through the division."""
+    return _StandardizedApproxSign.apply(x, tuple(dims), eps)
 
 
 def sign_identity(x: Tensor) -> Tensor:

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from .algorithm import Algorithm
 from .base import BinaryLayer, Shape, numel
-from .estimators import sign_fourier
+from .estimators import binary_sign, fourier_sign_grad, sign_fourier
 from .scaling import channel_mean_abs
 
 OMEGA = 0.1
@@ -51,6 +51,66 @@ class NoiseAdaptation(nn.Module):
         return self.fc2(F.relu(self.fc1(x))).add_(torch.sin(x), alpha=0.1)
 
 
+class _NoisyFourierSign(torch.autograd.Function):
+    """FDA's training-time activation in one function, channels kept where they are:
+
+        out = sign(x) + λ·(W2·relu(W1·x) + 0.1·sin x)     (W1, W2 act across channels)
+
+    Forward and backward are those of ``sign_fourier(x)`` plus ``λ·NoiseAdaptation`` applied
+    over the channel dim: ∂x = Fourier'(x)·g + 0.1λ·cos(x)·g + λ·W1ᵀ(relu'·W2ᵀg),
+    ∂W2 = λ·Σ g·relu(W1x)ᵀ, ∂W1 = λ·Σ (relu'·W2ᵀg)·xᵀ. The MLP runs as bmm on a (B, C, S)
+    view (no transposed copies of the activation); the autograd graph of the
+    module form (permutes, several full-size adds and scalings) is replaced by closed forms.
+    """
+
+    @staticmethod
+    def forward(ctx, x, w1, w2, n, omega, lam, channel_last):
+        xv = _bcs(x, channel_last)
+        batch = xv.shape[0]
+        r = torch.bmm(w1.expand(batch, *w1.shape), xv).relu_()  # (B, k, S), k = hidden
+        out = binary_sign(x).add_(torch.sin(x), alpha=0.1 * lam)
+        noise = torch.bmm(w2.expand(batch, *w2.shape), r).mul_(lam)  # (B, C, S)
+        out.add_(_from_bcs(noise, x, channel_last))
+        ctx.save_for_backward(x, w1, w2, r)
+        ctx.n, ctx.omega, ctx.lam, ctx.channel_last = n, omega, lam, channel_last
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w1, w2, r = ctx.saved_tensors
+        lam, channel_last = ctx.lam, ctx.channel_last
+        gv = _bcs(grad, channel_last)
+        batch = gv.shape[0]
+        grad_r = torch.bmm(w2.t().expand(batch, -1, -1), gv).mul_(lam)  # ∂/∂relu(h)
+        grad_h = torch.ops.aten.threshold_backward(grad_r, r, 0)
+        grad_w1 = grad_w2 = None
+        if ctx.needs_input_grad[1]:
+            grad_w1 = torch.bmm(grad_h, _bcs(x, channel_last).mT).sum(0)
+        if ctx.needs_input_grad[2]:
+            grad_w2 = torch.bmm(gv, r.mT).sum(0).mul_(lam)
+        grad_x = None
+        if ctx.needs_input_grad[0]:
+            grad_x = fourier_sign_grad(grad, x, ctx.n, ctx.omega)
+            grad_x.addcmul_(grad, torch.cos(x), value=0.1 * lam)
+            mlp = torch.bmm(w1.t().expand(batch, -1, -1), grad_h)
+            grad_x.add_(_from_bcs(mlp, x, channel_last))
+        return grad_x, grad_w1, grad_w2, None, None, None, None
+
+
+def _bcs(t: Tensor, channel_last: bool) -> Tensor:
+    """A (B, C, S) view (or copy) of an activation: channel dim 1 (conv) or last (linear)."""
+    if channel_last:
+        return t.reshape(-1, t.shape[-1]).mT.unsqueeze(0)
+    return t.reshape(t.shape[0], t.shape[1], -1)
+
+
+def _from_bcs(t: Tensor, like: Tensor, channel_last: bool) -> Tensor:
+    """Inverse of ``_bcs``: back to ``like``'s shape."""
+    if channel_last:
+        return t.squeeze(0).mT.reshape(like.shape)
+    return t.view(like.shape)
+
+
 class _FDA(BinaryLayer):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -73,12 +133,21 @@ class _FDA(BinaryLayer):
         return wb * channel_mean_abs(w)
 
     def binarize_input(self, x: Tensor) -> Tensor:
-        xb = sign_fourier(x, self.n_terms, OMEGA)
         if not self._noisy:
-            return xb
-        channel = -1 - self.spatial_dims  # across channels at each position (strided views)
-        noise = self.act_noise(x.movedim(channel, -1)).movedim(-1, channel)
-        return xb.add(noise, alpha=self.noise_weight)
+            return sign_fourier(x, self.n_terms, OMEGA)
+        channel_last = self.spatial_dims == 0
+        if not channel_last and x.dim() == self.spatial_dims + 1:  # unbatched conv input
+            return self.binarize_input(x.unsqueeze(0)).squeeze(0)
+        noise = self.act_noise
+        return _NoisyFourierSign.apply(
+            x,
+            noise.fc1.weight,
+            noise.fc2.weight,
+            self.n_terms,
+            OMEGA,
+            self.noise_weight,
+            channel_last,
+        )
 
     def extra_inference_params(self) -> dict[str, int]:
         return {"alpha": self.out_size}

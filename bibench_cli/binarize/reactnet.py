@@ -14,7 +14,7 @@ from torch import Tensor, nn
 from .algorithm import Algorithm
 from .base import Shape, numel
 from .bireal import ChannelScaledWeight
-from .estimators import sign_approx
+from .estimators import sign_approx_shifted
 
 
 class _ReActNet(ChannelScaledWeight):
@@ -23,7 +23,7 @@ class _ReActNet(ChannelScaledWeight):
         self.threshold = nn.Parameter(torch.zeros(self.in_size, **self.factory_kwargs))
 
     def binarize_input(self, x: Tensor) -> Tensor:
-        return sign_approx(x - self.channel_view(self.threshold))
+        return sign_approx_shifted(x, self.channel_view(self.threshold))
 
     def extra_inference_params(self) -> dict[str, int]:
         return {**super().extra_inference_params(), "threshold": self.in_size}

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from .algorithm import Algorithm
 from .base import BinaryLayer, Shape, numel
-from .estimators import sign_approx, sign_identity
+from .estimators import sign_approx, sign_approx_standardized, sign_identity
 
 EPS = 1e-5
 
@@ -58,7 +58,7 @@ class _ReCU(BinaryLayer):
 
     def binarize_input(self, x: Tensor) -> Tensor:
         if self.training:
-            x = x / torch.sqrt(unbiased_var(x, self.sample_dims(x)) + EPS)
+            return sign_approx_standardized(x, self.sample_dims(x), EPS)
         return sign_approx(x)
 
     def extra_inference_params(self) -> dict[str, int]:
