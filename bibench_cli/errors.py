@@ -3,4 +3,3 @@
 
 class BibenchError(Exception):
     """A one-line, actionable message about bad input (unknown name, bad combination, ...)."""
-

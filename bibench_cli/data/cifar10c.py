@@ -16,8 +16,10 @@ from bibench_cli.data.corruptions import CORRUPTIONS, SEVERITIES
 from bibench_cli.data.errors import CorruptDatasetError, DatasetNotFoundError
 
 CIFAR10C_URL = "https://zenodo.org/record/2535967"
-HOW_TO_GET = (f"download CIFAR-10-C.tar from {CIFAR10C_URL} and extract it "
-              "(the CIFAR-10-C/ directory holds the .npy files)")
+HOW_TO_GET = (
+    f"download CIFAR-10-C.tar from {CIFAR10C_URL} and extract it "
+    "(the CIFAR-10-C/ directory holds the .npy files)"
+)
 LABELS_FILE = "labels.npy"
 IMAGE_SHAPE = (32, 32, 3)
 
@@ -40,7 +42,8 @@ def check_root(root: Path) -> None:
     if not root.is_dir():
         raise DatasetNotFoundError(
             f"CIFAR-10-C not found: {root} is not a directory; expected <corruption>.npy "
-            f"files and {LABELS_FILE} there; {HOW_TO_GET}")
+            f"files and {LABELS_FILE} there; {HOW_TO_GET}"
+        )
 
 
 def memmap(path: Path) -> np.ndarray:
@@ -48,7 +51,8 @@ def memmap(path: Path) -> np.ndarray:
     if not path.is_file():
         raise DatasetNotFoundError(
             f"CIFAR-10-C file missing: {path}; expected {path.name} beside the other "
-            f"release files in {path.parent}; {HOW_TO_GET}")
+            f"release files in {path.parent}; {HOW_TO_GET}"
+        )
     try:
         return np.load(path, mmap_mode="r")
     except (ValueError, OSError, EOFError) as error:
@@ -62,15 +66,20 @@ def malformed(path: Path, array: np.ndarray, expected: str) -> CorruptDatasetErr
     """The one-line message for a readable file of the wrong type or shape."""
     return CorruptDatasetError(
         f"CIFAR-10-C file malformed: {path} holds {array.dtype} {array.shape}, expected "
-        f"{expected}; re-extract it; {HOW_TO_GET}")
+        f"{expected}; re-extract it; {HOW_TO_GET}"
+    )
 
 
 def open_labels(root: Path) -> np.ndarray:
     """``labels.npy``: integer labels, one per image, a multiple of the 5 severities long."""
     path = root / LABELS_FILE
     labels = memmap(path)
-    if (labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer) or len(labels) == 0
-            or len(labels) % len(SEVERITIES)):
+    if (
+        labels.ndim != 1
+        or not np.issubdtype(labels.dtype, np.integer)
+        or len(labels) == 0
+        or len(labels) % len(SEVERITIES)
+    ):
         raise malformed(path, labels, f"1-D integer labels, a multiple of {len(SEVERITIES)}")
     return labels
 
@@ -96,7 +105,8 @@ def load_cifar10c(
     if corruption not in CORRUPTIONS:
         raise ValueError(
             f"unknown CIFAR-10-C corruption {corruption!r}; expected one of: "
-            f"{', '.join(CORRUPTIONS)}")
+            f"{', '.join(CORRUPTIONS)}"
+        )
     if isinstance(severity, bool) or severity not in SEVERITIES:
         raise ValueError(f"severity must be one of {SEVERITIES}, got {severity!r}")
     root = Path(root)

@@ -36,13 +36,20 @@ def check_request(images: np.ndarray, name: str, severity: int, seed: int) -> No
     """Reject a bad call with a one-line message naming the bad value and what is accepted."""
     if name not in CORRUPTIONS:
         raise ValueError(f"unknown corruption {name!r}; expected one of: {', '.join(CORRUPTIONS)}")
-    if isinstance(severity, bool) or not isinstance(severity, (int, np.integer)) or (
-            severity not in SEVERITIES):
+    if (
+        isinstance(severity, bool)
+        or not isinstance(severity, (int, np.integer))
+        or (severity not in SEVERITIES)
+    ):
         raise ValueError(f"severity must be one of {SEVERITIES}, got {severity!r}")
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    if not (isinstance(images, np.ndarray) and images.dtype == np.uint8 and images.ndim == 4
-            and images.shape[-1] in (1, 3)):
+    if not (
+        isinstance(images, np.ndarray)
+        and images.dtype == np.uint8
+        and images.ndim == 4
+        and images.shape[-1] in (1, 3)
+    ):
         got = f"{type(images).__name__} {getattr(images, 'dtype', '')} {np.shape(images)}"
         raise ValueError(f"images must be a uint8 N×H×W×C array with C 1 or 3, got {got}")
 

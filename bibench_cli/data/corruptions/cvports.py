@@ -14,7 +14,8 @@ TAN_22_5_Q15 = int(0.4142135623730950488 * (1 << 15) + 0.5)  # OpenCV's fixed-po
 # cv2.DIST_L2 with a 5×5 mask: axial 1, diagonal 1.4, knight's move 2.1969
 CHAMFER_5X5 = tuple(
     (dy, dx, {1: 1.0, 2: 1.4, 5: 2.1969}[dy * dy + dx * dx])
-    for dy in range(-2, 3) for dx in range(-2, 3)
+    for dy in range(-2, 3)
+    for dx in range(-2, 3)
     if dy * dy + dx * dx in (1, 2, 5)
 )
 
@@ -39,17 +40,21 @@ def canny(image: np.ndarray, low: float, high: float) -> np.ndarray:
     m = np.pad(mag, 1)  # OpenCV treats magnitudes outside the image as 0
 
     def at(dy: int, dx: int) -> np.ndarray:
-        return m[1 + dy:m.shape[0] - 1 + dy, 1 + dx:m.shape[1] - 1 + dx]
+        return m[1 + dy : m.shape[0] - 1 + dy, 1 + dx : m.shape[1] - 1 + dx]
 
     ax, ay = np.abs(gx), np.abs(gy) << 15
     tg22 = ax * TAN_22_5_Q15
     horizontal = ay < tg22
     vertical = ~horizontal & (ay > tg22 + (ax << 16))
     same_sign = (gx ^ gy) >= 0
-    diagonal_max = np.where(same_sign, (mag > at(-1, -1)) & (mag > at(1, 1)),
-                            (mag > at(-1, 1)) & (mag > at(1, -1)))
-    local_max = np.where(horizontal, (mag > at(0, -1)) & (mag >= at(0, 1)),
-                         np.where(vertical, (mag > at(-1, 0)) & (mag >= at(1, 0)), diagonal_max))
+    diagonal_max = np.where(
+        same_sign, (mag > at(-1, -1)) & (mag > at(1, 1)), (mag > at(-1, 1)) & (mag > at(1, -1))
+    )
+    local_max = np.where(
+        horizontal,
+        (mag > at(0, -1)) & (mag >= at(0, 1)),
+        np.where(vertical, (mag > at(-1, 0)) & (mag >= at(1, 0)), diagonal_max),
+    )
     candidates = local_max & (mag > int(low))
     labels, _ = ndimage.label(candidates, structure=EIGHT_NEIGHBOURS)
     strong = np.unique(labels[candidates & (mag > int(high))])
@@ -70,7 +75,7 @@ def chamfer_distance(zero: np.ndarray, cap: float) -> np.ndarray:
         padded = np.pad(dist, 2, constant_values=np.inf)
         relaxed = dist
         for dy, dx, cost in CHAMFER_5X5:
-            relaxed = np.minimum(relaxed, padded[2 + dy:2 + dy + h, 2 + dx:2 + dx + w] + cost)
+            relaxed = np.minimum(relaxed, padded[2 + dy : 2 + dy + h, 2 + dx : 2 + dx + w] + cost)
         if np.array_equal(relaxed, dist):
             break
         dist = relaxed
@@ -102,8 +107,9 @@ def box_blur_3x3(image: np.ndarray) -> np.ndarray:
     if image.dtype == np.uint8:
         mean = ndimage.uniform_filter(image.astype(np.float64), size=3, mode="mirror")
         return np.rint(mean).astype(np.uint8)
-    return ndimage.uniform_filter(image.astype(np.float32), size=3, mode="mirror",
-                                  output=np.float32)
+    return ndimage.uniform_filter(
+        image.astype(np.float32), size=3, mode="mirror", output=np.float32
+    )
 
 
 def filter2d_uint8(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:

@@ -38,9 +38,20 @@ CORRUPTIONS: dict[str, Corruption] = {
 PROCEDURAL: frozenset[str] = frozenset({"frost"})
 
 # Corruptions that draw random numbers (the rest ignore their generator).
-RANDOM: frozenset[str] = frozenset({
-    "gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "glass_blur",
-    "motion_blur", "snow", "frost", "fog", "spatter", "elastic_transform",
-})
+RANDOM: frozenset[str] = frozenset(
+    {
+        "gaussian_noise",
+        "shot_noise",
+        "impulse_noise",
+        "speckle_noise",
+        "glass_blur",
+        "motion_blur",
+        "snow",
+        "frost",
+        "fog",
+        "spatter",
+        "elastic_transform",
+    }
+)
 
 SEVERITIES = (1, 2, 3, 4, 5)
