@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch import nn
 
 from .algorithm import Algorithm
 from .base import BinaryModule
 from .policy import BinarizePolicy
+from .probe import probing
 from .registry import get_algorithm
 from .report import BinarizeReport, LayerDecision
 
@@ -92,18 +92,10 @@ def materialize(model: nn.Module, example_input: Any) -> None:
     hooks = [
         m.register_forward_pre_hook(lambda mod, args: mod.infer_shapes(args[0])) for m in layers
     ]
-    modes = [(m, m.training) for m in model.modules()]
-    try:
-        model.eval()
-        with torch.no_grad():
-            if isinstance(example_input, dict):
-                model(**example_input)
-            elif isinstance(example_input, (tuple, list)):
-                model(*example_input)
-            else:
-                model(example_input)
-    finally:
-        for hook in hooks:
-            hook.remove()
-        for module, training in modes:
-            module.training = training
+    with probing(model, hooks):
+        if isinstance(example_input, dict):
+            model(**example_input)
+        elif isinstance(example_input, (tuple, list)):
+            model(*example_input)
+        else:
+            model(example_input)

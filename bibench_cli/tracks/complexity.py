@@ -27,13 +27,13 @@ import math
 import warnings
 from dataclasses import asdict, dataclass, field
 
-import torch
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.conv import _ConvNd, _ConvTransposeNd
 from torch.utils.flop_counter import FlopCounterMode, conv_flop_count
 
 from bibench_cli.binarize import BinaryModule
+from bibench_cli.binarize.probe import probing
 from bibench_cli.tracks.common import quadratic_mean
 
 FLOAT_BITS = 32
@@ -225,16 +225,8 @@ def _trace(model: nn.Module, modules: list[nn.Module], example: Tensor) -> dict[
 
     handles = [m.register_forward_pre_hook(enter) for m in modules]
     handles += [m.register_forward_hook(leave) for m in modules]
-    modes = [(m, m.training) for m in model.modules()]
-    try:
-        model.eval()
-        with torch.no_grad(), counter:
-            model(example)
-    finally:
-        for handle in handles:
-            handle.remove()
-        for module, training in modes:
-            module.training = training
+    with probing(model, handles), counter:
+        model(example)
     return calls
 
 
