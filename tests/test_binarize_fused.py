@@ -225,3 +225,99 @@ def test_fused_functions_are_single_autograd_nodes():
     out = est.sign_approx_standardized(x, (1, 2, 3), EPS)
     assert type(out.grad_fn).__name__ == "_StandardizedApproxSignBackward"
     assert torch.equal(out, est.binary_sign(x))
+
+
+# --- ReCU: weight standardisation + rectified clamp + sign + α, fused ---------------------
+
+
+def recu_weight_reference(w, alpha, tau):
+    """The previous autograd composition of ReCU's binarize_weight."""
+    dims = tuple(range(1, w.dim()))
+    w0 = w - w.mean(dims, keepdim=True)
+    w1 = w0 / (torch.sqrt(unbiased_var(w0, dims) + EPS) / (2 * math.sqrt(2)))
+    if tau < 1:
+        q = (w1.detach().abs().mean() * -math.log(2 - 2 * tau)).to(w1.dtype)
+        w1 = torch.clamp(w1, -q, q)
+    return est.sign_identity(w1) * alpha.view(-1, *[1] * len(dims))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(6, 4, 3, 3), (5, 7, 3), (4, 9)])
+@pytest.mark.parametrize("progress", [0.0, 0.5, 1.0])
+def test_recu_weight_matches_composition(shape, progress, dtype):
+    from bibench_cli.binarize.recu import _RectifiedWeight, recu_tau
+
+    tau = recu_tau(progress)
+    w = mixed(shape, dtype, scale=0.2)
+    w[1] = 0.3  # a constant filter: std = sqrt(eps)
+    alpha = torch.rand(shape[0], dtype=dtype)
+    upstream = torch.randn(shape, dtype=dtype)
+    for t in (tau, 1.0):  # rectified clamp on, and off (τ >= 1)
+        assert_same(
+            lambda a, b, t=t: _RectifiedWeight.apply(a, b, t),
+            lambda a, b, t=t: recu_weight_reference(a, b, t),
+            (w, alpha),
+            upstream,
+        )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_recu_layer_weight_is_the_fused_function(dtype):
+    """The layer's binarize_weight is the fused function, at the layer's τ."""
+    layer = get_algorithm("recu").layers[nn.Conv2d].from_float(nn.Conv2d(4, 6, 3)).to(dtype)
+    set_progress(nn.Sequential(layer), 0.4)
+    w, alpha = layer.weight.detach(), layer.alpha.detach()
+    upstream = torch.randn(w.shape, dtype=dtype)
+
+    def fused(a, b):
+        layer.weight, layer.alpha = nn.Parameter(a), nn.Parameter(b)
+        return layer.binarize_weight(layer.weight)
+
+    out, grads = run(fused, (w, alpha), upstream)
+    grads = [layer.weight.grad, layer.alpha.grad]
+    ref_out, ref_grads = run(
+        lambda a, b: recu_weight_reference(a, b, layer.tau), (w, alpha), upstream
+    )
+    assert torch.equal(out, ref_out)
+    for g, r in zip(grads, ref_grads, strict=True):
+        torch.testing.assert_close(g, r)
+
+
+# --- ApproxSign / dot-product helpers against their previous forms ------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_approx_sign_grad_matches_previous_form(dtype):
+    x = mixed((4, 6, 5, 5), dtype, scale=0.7)
+    g = torch.randn(x.shape, dtype=dtype)
+    previous = x.abs().mul_(-2).add_(2).relu_().mul_(g)
+    assert torch.equal(est.approx_sign_grad(g, x), previous)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_standardized_approx_sign_channels_last(dtype):
+    """A channels-last input (the multiply-and-sum path of the dot products)."""
+    x = mixed((4, 6, 5, 5), dtype).contiguous(memory_format=torch.channels_last)
+    upstream = torch.randn(x.shape, dtype=dtype)
+    dims = (1, 2, 3)
+    assert_same(
+        lambda a: est.sign_approx_standardized(a, dims, EPS),
+        lambda a: recu_reference(a, dims),
+        (x,),
+        upstream,
+    )
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_fourier_sign_grad_matches_previous_form(dtype):
+    """The shared Dirichlet-ratio helper keeps the previous evaluation order."""
+    x = mixed((300,), dtype, scale=0.7)
+    x[:3] = torch.tensor([float("inf"), -float("inf"), 5.0], dtype=dtype)
+    g = torch.randn(300, dtype=dtype)
+    n, omega = 13, 0.1
+    theta = x * omega
+    ratio = torch.mul(theta, 2 * (n + 1)).sin_().div_(theta.sin_())
+    ratio.nan_to_num_(nan=2.0 * (n + 1)).mul_(g)
+    bound = 1.0 + torch.finfo(dtype).eps
+    previous = torch.ops.aten.hardtanh_backward(ratio, x, -bound, bound).mul_(2 * omega / math.pi)
+    assert torch.equal(est.fourier_sign_grad(g, x, n, omega), previous)

@@ -27,7 +27,9 @@ class _XNOR(ChannelScaledWeight):
         return sign_clip_ste(x)
 
     def scale_output(self, out: Tensor, x: Tensor) -> Tensor:
-        return out * self.activation_scale(x.detach())
+        # In place: ``out`` is the op's fresh result, which its backward does not save, and
+        # K is detached, so autograd needs neither's old values (one tensor fewer per call).
+        return out.mul_(self.activation_scale(x.detach()))
 
     def activation_scale(self, x: Tensor) -> Tensor:
         """K: mean |a| over each output's receptive field (per group for grouped convs)."""
