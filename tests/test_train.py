@@ -159,3 +159,22 @@ def test_logger_that_is_not_installed_is_refused_before_any_work(tmp_path):
         pytest.skip("mlflow is installed here")
     with pytest.raises(BibenchError, match="pip install mlflow"):
         train(tiny_cfg(tmp_path, "logger=mlflow"))
+
+
+def test_run_killed_mid_training_resumes_from_its_last_checkpoint(tmp_path):
+    args = ["train", "algo=fp32", "task.epochs=30", "trainer.limit_train_batches=2",
+            "trainer.limit_val_batches=1", f"paths.outputs={tmp_path}"]  # fmt: skip
+    proc = subprocess.Popen([*BIBENCH, *args], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 240
+    while not list(tmp_path.glob("**/checkpoints/last.ckpt")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    proc.kill()
+    proc.wait()
+    assert read_record(next(tmp_path.glob("**/result.json"))).status == "running"
+
+    resumed = subprocess.run([*BIBENCH, *args], cwd=tmp_path, text=True, capture_output=True,
+                             timeout=600)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resuming the interrupted run from" in resumed.stderr + resumed.stdout
+    assert read_record(next(tmp_path.glob("**/result.json"))).status == "completed"

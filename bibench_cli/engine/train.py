@@ -149,6 +149,8 @@ def _fit_and_test(cfg: DictConfig, record: RunRecord, run_dir: Path, datamodule,
     trainer, validates = _trainer(cfg, run_dir, timer)
     last = run_dir / "checkpoints" / "last.ckpt"
     resume_from = str(last) if cfg.resume and not cfg.force and last.is_file() else None
+    if resume_from:
+        log.info("resuming the interrupted run from %s", resume_from)
     started = time.perf_counter()
     trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from)
     record.train_time_s = time.perf_counter() - started
