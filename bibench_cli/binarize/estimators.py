@@ -32,32 +32,32 @@ def pass_within_unit(grad: Tensor, x: Tensor) -> Tensor:
     return torch.ops.aten.hardtanh_backward(grad, x, -bound, bound)
 
 
-class _ClipSTE(torch.autograd.Function):
+class _SignWithSurrogate(torch.autograd.Function):
+    """sign(x) forward; backward multiplies by the subclass's surrogate derivative."""
+
+    surrogate: staticmethod  # (grad, x) -> grad · d/dx surrogate(x)
+
+    @staticmethod
+    def forward(ctx, x: Tensor) -> Tensor:
+        ctx.save_for_backward(x)
+        return binary_sign(x)
+
+    @classmethod
+    def backward(cls, ctx, grad: Tensor) -> Tensor:
+        (x,) = ctx.saved_tensors
+        return cls.surrogate(grad, x)
+
+
+class _ClipSTE(_SignWithSurrogate):
     """Clip straight-through estimator: gradient passes where |x| <= 1, else 0 (BNN)."""
 
-    @staticmethod
-    def forward(ctx, x: Tensor) -> Tensor:
-        ctx.save_for_backward(x)
-        return binary_sign(x)
-
-    @staticmethod
-    def backward(ctx, grad: Tensor) -> Tensor:
-        (x,) = ctx.saved_tensors
-        return pass_within_unit(grad, x)
+    surrogate = staticmethod(lambda grad, x: pass_within_unit(grad, x))
 
 
-class _ApproxSign(torch.autograd.Function):
+class _ApproxSign(_SignWithSurrogate):
     """Bi-Real's ApproxSign: d/dx = max(0, 2 - 2|x|), i.e. 2 - 2|x| on |x| < 1, else 0."""
 
-    @staticmethod
-    def forward(ctx, x: Tensor) -> Tensor:
-        ctx.save_for_backward(x)
-        return binary_sign(x)
-
-    @staticmethod
-    def backward(ctx, grad: Tensor) -> Tensor:
-        (x,) = ctx.saved_tensors
-        return approx_sign_grad(grad, x)
+    surrogate = staticmethod(lambda grad, x: approx_sign_grad(grad, x))
 
 
 def approx_sign_grad(grad: Tensor, x: Tensor) -> Tensor:
