@@ -9,11 +9,11 @@ import hydra
 from omegaconf import DictConfig
 
 from bibench_cli.config import register_configs
+from bibench_cli.engine.record import FAILED
 from bibench_cli.errors import BibenchError
 
 register_configs()
 
-FAILED_STATUSES = ("failed", "diverged")
 _results: list = []
 _errors: list[BibenchError] = []
 
@@ -86,4 +86,4 @@ def run(prog: str, argv: list[str]) -> int:
     _train_job()
     if _errors:
         return 2
-    return 1 if any(r.record.status in FAILED_STATUSES for r in _results) else 0
+    return 1 if any(r.record.status in FAILED for r in _results) else 0

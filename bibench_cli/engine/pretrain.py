@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from bibench_cli import catalog
 from bibench_cli.engine.identity import identity, run_subdir
 from bibench_cli.engine.locks import run_lock
-from bibench_cli.engine.record import RESULT_FILE, RunRecord, read_record
+from bibench_cli.engine.record import RESULT_FILE, try_read_record
 
 log = logging.getLogger("bibench")
 
@@ -45,11 +45,9 @@ def find_completed(cfg: DictConfig) -> Path | None:
     tail = Path(*Path(run_subdir(cfg)).parts[1:])  # without the experiment folder
     wanted = identity(cfg)["config_hash"]
     for path in sorted(outputs.glob(f"*/{tail}/{RESULT_FILE}")):
-        try:
-            record: RunRecord = read_record(path)
-        except (OSError, ValueError):
-            continue
-        done = record.status == "completed" and record.config_hash == wanted
+        record = try_read_record(path)
+        done = record is not None and record.status == "completed"
+        done = done and record.config_hash == wanted
         if done and (path.parent / MODEL_FILE).is_file():
             return path
     return None

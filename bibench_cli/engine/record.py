@@ -16,6 +16,8 @@ from typing import Any
 RESULT_FILE = "result.json"
 SCHEMA_VERSION = 1
 STATUSES = ("running", "completed", "failed", "diverged")
+FINISHED = ("completed", "failed", "diverged")
+FAILED = ("failed", "diverged")
 
 
 @dataclass
@@ -75,11 +77,20 @@ class RunRecord:
         """Build a record from JSON, ignoring unknown keys (newer writers) and validating status."""
         if not isinstance(data, dict):
             raise ValueError(f"run record must be a JSON object, got {type(data).__name__}")
-        known = {f.name for f in fields(cls)}
-        record = cls(**{k: v for k, v in data.items() if k in known})
+        record = cls(**{k: v for k, v in data.items() if k in _FIELDS})
         if record.status not in STATUSES:
             raise ValueError(f"unknown status {record.status!r}; expected one of {STATUSES}")
         return record
+
+
+_FIELDS = frozenset(f.name for f in fields(RunRecord))
+
+
+def settled(record: RunRecord | None, retry_failed: bool) -> bool:
+    """Whether an existing record ends its run: completed, or failed and not to be retried."""
+    if record is None:
+        return False
+    return record.status == "completed" or (record.status in FAILED and not retry_failed)
 
 
 def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
@@ -116,3 +127,11 @@ def read_record(path: str | os.PathLike) -> RunRecord:
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
     return RunRecord.from_dict(data)
+
+
+def try_read_record(path: str | os.PathLike) -> RunRecord | None:
+    """Like :func:`read_record`, but None for a missing, unreadable or corrupt record."""
+    try:
+        return read_record(path)
+    except (OSError, ValueError):
+        return None

@@ -21,10 +21,15 @@ from typing import Any
 from omegaconf import DictConfig
 
 from bibench_cli.engine.identity import run_dir_for
-from bibench_cli.engine.record import RESULT_FILE, RunRecord, read_record
+from bibench_cli.engine.record import (
+    FINISHED,
+    RESULT_FILE,
+    RunRecord,
+    settled,
+    try_read_record,
+)
 from bibench_cli.errors import BibenchError
 
-TERMINAL = ("completed", "failed", "diverged")
 POLL_SECONDS = 2.0
 
 
@@ -73,16 +78,7 @@ def invalid_reason(cfg: DictConfig) -> str | None:
 
 
 def _read(run_dir: Path) -> RunRecord | None:
-    try:
-        return read_record(run_dir / RESULT_FILE)
-    except (OSError, ValueError):
-        return None
-
-
-def _reusable(record: RunRecord | None, retry_failed: bool) -> bool:
-    if record is None:
-        return False
-    return record.status == "completed" or (record.status in TERMINAL and not retry_failed)
+    return try_read_record(run_dir / RESULT_FILE)
 
 
 def plan(
@@ -109,17 +105,18 @@ def plan(
         )
     result = Plan(kept, run_dirs, retry, dropped=invalid)
     result.already_done = {
-        i for i, (d, r) in enumerate(zip(run_dirs, retry, strict=True)) if _reusable(_read(d), r)
+        i for i, (d, r) in enumerate(zip(run_dirs, retry, strict=True)) if settled(_read(d), r)
     }
     result.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     return result
 
 
-def _finished_now(plan_: Plan, index: int) -> bool:
+def _finished_now(plan_: Plan, index: int) -> RunRecord | None:
+    """The record of a job that finished during this sweep, else None."""
     record = _read(plan_.run_dirs[index])
-    return (
-        record is not None and record.status in TERMINAL and record.finished_at >= plan_.started_at
-    )
+    if record is not None and record.status in FINISHED and record.finished_at >= plan_.started_at:
+        return record
+    return None
 
 
 class Progress(threading.Thread):
@@ -134,8 +131,8 @@ class Progress(threading.Thread):
 
     def line(self) -> str:
         todo = [i for i in range(len(self.plan.points)) if i not in self.plan.already_done]
-        finished = [i for i in todo if _finished_now(self.plan, i)]
-        failed = sum(_read(self.plan.run_dirs[i]).status != "completed" for i in finished)
+        finished = [r for r in (_finished_now(self.plan, i) for i in todo) if r is not None]
+        failed = sum(record.status != "completed" for record in finished)
         elapsed = time.monotonic() - self.clock
         remaining = len(todo) - len(finished)
         eta = elapsed / len(finished) * remaining if finished else None

@@ -30,7 +30,13 @@ from bibench_cli.engine.identity import identity, resolved_config, run_dir_for
 from bibench_cli.engine.locks import run_lock
 from bibench_cli.engine.module import ClassificationModule
 from bibench_cli.engine.pretrain import MODEL_FILE, ensure_fp32_checkpoint
-from bibench_cli.engine.record import RESULT_FILE, RunRecord, read_record, write_record
+from bibench_cli.engine.record import (
+    RESULT_FILE,
+    RunRecord,
+    settled,
+    try_read_record,
+    write_record,
+)
 from bibench_cli.engine.robustness import evaluate_corruptions
 from bibench_cli.engine.validate import check_runnable
 from bibench_cli.errors import BibenchError
@@ -50,13 +56,6 @@ class RunResult:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _previous_record(run_dir: Path) -> RunRecord | None:
-    try:
-        return read_record(run_dir / RESULT_FILE)
-    except (OSError, ValueError):
-        return None
 
 
 def _load_state(path: str | Path) -> dict[str, torch.Tensor]:
@@ -185,15 +184,6 @@ def _fit_and_test(cfg: DictConfig, record: RunRecord, run_dir: Path, datamodule,
     record.status = "completed"
 
 
-def _reusable(previous: RunRecord | None, cfg: DictConfig) -> bool:
-    """Whether an existing record ends this run: completed, or failed and not to be retried."""
-    if previous is None or cfg.force:
-        return False
-    return previous.status == "completed" or (
-        previous.status in ("failed", "diverged") and not cfg.retry_failed
-    )
-
-
 def train(cfg: DictConfig, run_dir: Path | None = None) -> RunResult:
     """Run (or skip, when already completed) the training described by ``cfg``.
 
@@ -204,8 +194,8 @@ def train(cfg: DictConfig, run_dir: Path | None = None) -> RunResult:
     """
     run_dir = Path(run_dir) if run_dir is not None else run_dir_for(cfg)
     with run_lock(cfg):
-        previous = _previous_record(run_dir)
-        if _reusable(previous, cfg):
+        previous = try_read_record(run_dir / RESULT_FILE)
+        if not cfg.force and settled(previous, cfg.retry_failed):
             log.info("%s: %s (force=true re-runs it)", previous.status, run_dir / RESULT_FILE)
             return RunResult(previous, run_dir / RESULT_FILE, skipped=True)
         return _run(cfg, run_dir)
