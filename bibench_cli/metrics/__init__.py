@@ -1,0 +1,2 @@
+"""Task metrics: pure functional cores and thin torchmetrics wrappers (torchmetrics itself
+wherever it has the metric)."""
