@@ -22,8 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bibench_cli.engine.record import RESULT_FILE, RunRecord
-from bibench_cli.report.cli import main
+from bibench_cli.commands.report import main
+from bibench_cli.runs.record import RESULT_FILE, RunRecord
 
 ALGOS = ("fp32", "bnn", "xnor", "dorefa", "bireal", "xnorpp", "reactnet", "recu", "fda")
 CELLS = [("cifar10", "resnet18", ""), ("cifar10", "resnet20", ""), ("imagenet", "resnet18", ""),
@@ -78,7 +78,9 @@ def time_in_process(root: Path) -> float:
 
 def time_subprocess(root: Path) -> tuple[str, float]:
     script = shutil.which("bibench")
-    code = f"import sys; from bibench_cli.report.cli import main; sys.exit(main([{str(root)!r}]))"
+    code = (
+        f"import sys; from bibench_cli.commands.report import main; sys.exit(main([{str(root)!r}]))"
+    )
     command = [script, "report", str(root)] if script else [sys.executable, "-c", code]
     start = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 GROUPS = ("algo", "arch", "task", "optim", "sched", "trainer", "logger", "init")
+PLUGIN_GROUP = "bibench.algorithms"
 
 
 def conf_root() -> Path:
@@ -51,3 +53,8 @@ def arch_family(arch: str) -> str | None:
         return option("arch", arch).get("family")
     except KeyError:
         return None
+
+
+def plugin_algorithms() -> dict[str, str]:
+    """Algorithms other packages register under the ``bibench.algorithms`` entry point."""
+    return {ep.name: f"plug-in from {ep.value}" for ep in entry_points(group=PLUGIN_GROUP)}

@@ -6,7 +6,10 @@ so ``bibench --help`` and ``bibench list`` answer instantly.
 
 from __future__ import annotations
 
+import importlib
+import os
 import sys
+from collections.abc import Callable
 
 USAGE = """\
 usage: bibench <command> [arguments]
@@ -20,54 +23,48 @@ commands:
   report [PATH ...]       roll run records into the paper's per-track tables (see report --help)
   complexity [overrides]  parameters, FLOPs, r_c and r_s per layer, e.g. algo=all arch=resnet18
   robustness PATH ...     add corruption accuracies (CIFAR-10-C) to finished runs
+  data demo --task NAME --root DIR
+                          write a task's tiny synthetic demo dataset in its published layout
 
 Hydra options pass through: `bibench train --help`, `--cfg job`, `--info`, `hydra.run.dir=...`.
 """
 
 
 def _list(argv: list[str]) -> int:
-    from bibench_cli.listing import render
+    from bibench_cli.commands.listing import render
 
     print(render())
     return 0
 
 
 def _train(argv: list[str]) -> int:
-    from bibench_cli.engine.hydra_app import run
+    from bibench_cli.commands.hydra_app import run
 
     return run("bibench train", argv)
 
 
 def _sweep(argv: list[str]) -> int:
-    from bibench_cli.engine.hydra_app import run_sweep
+    from bibench_cli.commands.hydra_app import run_sweep
 
     return run_sweep(argv)
 
 
-def _robustness(argv: list[str]) -> int:
-    from bibench_cli.engine.robustness_runs import main as robustness_main
+def _handler(module: str) -> Callable[[list[str]], int]:
+    """The ``main(argv)`` of ``bibench_cli.commands.<module>``, imported when called."""
 
-    return robustness_main(argv)
+    def call(argv: list[str]) -> int:
+        return importlib.import_module(f"bibench_cli.commands.{module}").main(argv)
 
-
-def _complexity(argv: list[str]) -> int:
-    from bibench_cli.complexity_cli import main as complexity_main
-
-    return complexity_main(argv)
+    return call
 
 
-def _report(argv: list[str]) -> int:
-    from bibench_cli.report.cli import main as report_main
-
-    return report_main(argv)
-
-
-COMMANDS = {
+COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "train": _train,
     "sweep": _sweep,
-    "report": _report,
-    "complexity": _complexity,
-    "robustness": _robustness,
+    "report": _handler("report"),
+    "complexity": _handler("complexity"),
+    "robustness": _handler("robustness"),
+    "data": _handler("data"),
     "list": _list,
 }
 
@@ -96,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     except BibenchError as exc:
         print(f"bibench {argv[0]}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # ``bibench list | head``: the reader left; say nothing more
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's exit flush must not fail again
+        return 0
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from typing import Any
 from omegaconf import MISSING, OmegaConf
 
 from bibench_cli.catalog import experiments_root
-from bibench_cli.engine.identity import run_dir_for, run_subdir
+from bibench_cli.runs.identity import run_dir_for, run_subdir
 
 
 @dataclass
@@ -28,6 +28,8 @@ class ArchConf:
     name: str = MISSING
     family: str = "cnn"
     description: str = ""
+    checkpoint: str | None = None  # pretrained start of the FP32 run (a local file or folder)
+    params: dict[str, Any] = field(default_factory=dict)  # the builder's own options
 
 
 @dataclass
@@ -51,13 +53,11 @@ class RecipeConf:
 @dataclass
 class TaskConf:
     name: str = MISSING
-    kind: str = "image"
+    subtask: str = ""
     description: str = ""
     epochs: int = MISSING
     batch_size: int = MISSING
-    image_size: int | None = None
-    val_size: int | None = None
-    augment: bool = True
+    data: dict[str, Any] = field(default_factory=dict)  # the datamodule's own options
     recipe: RecipeConf = field(default_factory=RecipeConf)
 
 
@@ -89,6 +89,7 @@ class TrainerConf:
     strategy: str = "auto"
     precision: str = "32-true"
     max_epochs: int = MISSING
+    max_steps: int | None = None  # iteration-based training (GLUE); None: epochs decide
     # int = number of batches, float = fraction (Lightning's convention), null = all
     limit_train_batches: Any = None
     limit_val_batches: Any = None
@@ -96,6 +97,9 @@ class TrainerConf:
     gradient_clip_val: float | None = None
     log_every_n_steps: int = 10
     deterministic: bool = False
+    # torch intra-op threads; None: the cores available, divided among the joblib
+    # launcher's parallel jobs. Results are deterministic per thread count.
+    threads: int | None = None
 
 
 @dataclass
@@ -182,7 +186,7 @@ def _expose_sweeper_plugin() -> None:
 def register_plugin_algorithms(store) -> None:
     """``algo=<name>`` for algorithms other packages register as ``bibench.algorithms`` entry
     points (their code is imported only when a run uses them)."""
-    from bibench_cli.listing import plugin_algorithms
+    from bibench_cli.catalog import plugin_algorithms
 
     for name, description in plugin_algorithms().items():
         store.store(group="algo", name=name, node={"name": name, "description": description})

@@ -25,7 +25,11 @@ from bibench_cli.binarize import (
 
 ALGOS = ["bnn", "xnor", "dorefa", "bireal", "xnorpp", "reactnet", "recu", "fda"]
 BINARIZED = {
-    "layer1.conv1", "layer1.conv2", "layer2.conv1", "layer2.conv2", "layer2.downsample.0",
+    "layer1.conv1",
+    "layer1.conv2",
+    "layer2.conv1",
+    "layer2.conv2",
+    "layer2.downsample.0",
 }
 
 
@@ -39,8 +43,9 @@ class Block(nn.Module):
         self.bn2 = nn.BatchNorm2d(cout)
         self.downsample = None
         if stride != 1 or cin != cout:
-            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
-                                            nn.BatchNorm2d(cout))
+            self.downsample = nn.Sequential(
+                nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)
+            )
 
     def forward(self, x):
         identity = x if self.downsample is None else self.downsample(x)
@@ -51,8 +56,9 @@ class Block(nn.Module):
 class ToyResNet(nn.Module):
     def __init__(self) -> None:
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8),
-                                  nn.ReLU())
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU()
+        )
         self.layer1 = Block(8, 8)
         self.layer2 = Block(8, 16, stride=2)
         self.pool = nn.AdaptiveAvgPool2d(1)
@@ -76,10 +82,12 @@ def test_toy_resnet_binarize_load_and_train(algo):
     report = binarize(model, algo, example_input=x)
 
     assert set(report.binarized) == BINARIZED
-    assert report.kept == {"stem.0": "stem (first conv/linear)",
-                           "fc": "classifier (last conv/linear)"}
+    assert report.kept == {
+        "stem.0": "stem (first conv/linear)",
+        "fc": "classifier (last conv/linear)",
+    }
     assert not any(type(m) is nn.ReLU for m in model.modules())
-    assert len(report.hardtanh) == 3
+    assert len(report.activations) == 3
     assert "layer2.downsample.0" in str(report)
     for name in BINARIZED:
         assert isinstance(model.get_submodule(name), BinaryModule)
@@ -116,7 +124,7 @@ def test_fp32_binarizes_nothing_and_keeps_relu():
     assert report.binarized == [] and len(report.kept) == 7
     assert set(report.kept.values()) == {"'fp32' binarizes nothing"}
     assert sum(type(m) is nn.ReLU for m in model.modules()) == 3
-    assert report.hardtanh == []
+    assert report.activations == []
 
 
 def test_policy_patterns_keep_more_layers():
@@ -130,9 +138,16 @@ def test_policy_patterns_keep_more_layers():
 
 
 def test_unsupported_layers_kept_and_reported():
-    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ConvTranspose2d(4, 4, 3), nn.Conv2d(4, 4, 3),
-                          nn.Flatten(0, 1), nn.Unflatten(0, (1, 4)), nn.Conv3d(1, 1, 1),
-                          nn.Flatten(), nn.LazyLinear(2))
+    model = nn.Sequential(
+        nn.Conv2d(3, 4, 3),
+        nn.ConvTranspose2d(4, 4, 3),
+        nn.Conv2d(4, 4, 3),
+        nn.Flatten(0, 1),
+        nn.Unflatten(0, (1, 4)),
+        nn.Conv3d(1, 1, 1),
+        nn.Flatten(),
+        nn.LazyLinear(2),
+    )
     x = torch.randn(1, 3, 8, 8)
     model(x)
     before = copy.deepcopy(model[1].state_dict())
@@ -168,8 +183,9 @@ def test_registry_describes_algorithms():
 
 def test_plugin_by_dotted_path(monkeypatch):
     monkeypatch.syspath_prepend(str(Path(__file__).parent))
-    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 8), nn.Conv1d(8, 8, 1),
-                          nn.Linear(8, 2))
+    model = nn.Sequential(
+        nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 8), nn.Conv1d(8, 8, 1), nn.Linear(8, 2)
+    )
     report = binarize(model, "plugin_algo.halfsign:ALGORITHM")
     assert report.algorithm == "halfsign" and report.binarized == ["2"]
     assert report.kept["3"] == "Conv1d not supported by 'halfsign'"
@@ -179,8 +195,9 @@ def test_plugin_by_dotted_path(monkeypatch):
     with torch.no_grad():
         model[2].weight.copy_(torch.randn(8, 8))
         h = torch.randn(3, 8)
-        torch.testing.assert_close(model[2](h), h @ (0.5 * model[2].weight.sign()).T
-                                   + model[2].bias)
+        torch.testing.assert_close(
+            model[2](h), h @ (0.5 * model[2].weight.sign()).T + model[2].bias
+        )
 
 
 def test_register_algorithm_programmatically():

@@ -199,8 +199,11 @@ def test_fda_noise_adaptation_in_training_and_off_in_eval(kind):
     torch.testing.assert_close(gx, ref[1], rtol=1e-9, atol=1e-9)
     for name in gp:
         torch.testing.assert_close(gp[name], ref[2][name], rtol=1e-9, atol=1e-9, msg=name)
-    assert all(gp[f"{m}.fc{i}.weight"].abs().sum() > 0 for m in ("weight_noise", "act_noise")
-               for i in (1, 2))
+    assert all(
+        gp[f"{m}.fc{i}.weight"].abs().sum() > 0
+        for m in ("weight_noise", "act_noise")
+        for i in (1, 2)
+    )
     layer.eval()
     with torch.no_grad():
         torch.testing.assert_close(layer(x), reference("fda", layer, x))

@@ -93,10 +93,13 @@ def test_garbage_file_is_named(release: Path) -> None:
         load_cifar10c(release, "fog", 1)
 
 
-@pytest.mark.parametrize("corruption, severity, message", [
-    ("blizzard", 1, "unknown CIFAR-10-C corruption 'blizzard'"),
-    ("fog", 6, "severity must be one of (1, 2, 3, 4, 5), got 6"),
-])
+@pytest.mark.parametrize(
+    "corruption, severity, message",
+    [
+        ("blizzard", 1, "unknown CIFAR-10-C corruption 'blizzard'"),
+        ("fog", 6, "severity must be one of (1, 2, 3, 4, 5), got 6"),
+    ],
+)
 def test_bad_request(release: Path, corruption: str, severity: int, message: str) -> None:
     with pytest.raises(ValueError) as error:
         load_cifar10c(release, corruption, severity)

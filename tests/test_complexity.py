@@ -16,17 +16,19 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from bibench_cli.binarize import BinaryModule, binarize
-from bibench_cli.complexity_cli import main
+from bibench_cli.binarize.summary import count_complexity
+from bibench_cli.commands.complexity import main
 from bibench_cli.models import build_model
+from bibench_cli.models.inputs import ImageInput, TaskShape
 from bibench_cli.tracks.complexity import (
-    complexity_record,
+    complexity_fields,
     compression_ratio,
-    count_complexity,
+    ratios,
     speedup_ratio,
 )
 
-IMAGENET = torch.zeros(2, 3, 224, 224)
-DIGITS = torch.zeros(2, 1, 8, 8)
+IMAGENET = torch.zeros(1, 3, 224, 224)  # counting is per example: a batch of one
+DIGITS = torch.zeros(1, 1, 8, 8)
 BINARIZED = ["bnn", "xnor", "dorefa", "bireal", "xnorpp", "reactnet", "recu", "fda"]
 
 # ResNet-18 at 224×224 by hand. Stages (width, output side): (64, 56) (128, 28) (256, 14)
@@ -57,8 +59,8 @@ BN_FLOPS = (  # one folded multiply-add per output element
 
 
 def _model(algo: str, arch: str, example: torch.Tensor, num_classes: int) -> nn.Module:
-    shape = {"in_channels": example.shape[1], "image_size": example.shape[-1]}
-    model = build_model(arch, num_classes=num_classes, **shape)
+    shape = TaskShape(ImageInput(example.shape[1], example.shape[-1]), {"num_classes": num_classes})
+    model = build_model(arch, shape)
     binarize(model, algo, example_input=example)
     return model
 
@@ -80,7 +82,7 @@ def test_resnet18_fp32_matches_published_figures(resnet18_fp32):
     dense_macs = count.flops_fp32 - BN_FLOPS
     assert dense_macs == pytest.approx(1.814e9, rel=1e-3)  # torchvision: 1.814 GMACs
     assert dense_macs == STEM_MACS + BINARY_MACS + FC_MACS
-    assert count.r_c == count.r_s == 1.0
+    assert ratios(count).r_c == ratios(count).r_s == 1.0
     assert count.size_mb_fp32 == count.size_mb_binarized == pytest.approx(44.59, abs=0.01)
 
 
@@ -98,8 +100,8 @@ def test_resnet18_bnn_compression_by_hand(resnet18_bnn):
     assert BINARY_PARAMS + FLOAT_PARAMS == 11_689_512
     assert (count.params_binary, count.params_float) == (BINARY_PARAMS, FLOAT_PARAMS)
     r_c = 11_689_512 / ((11_689_512 - FLOAT_PARAMS) / 32 + FLOAT_PARAMS)  # eq. 7
-    assert count.r_c == pytest.approx(r_c, rel=1e-12)
-    assert count.r_c == pytest.approx(13.27, abs=0.005)  # paper Table 3, BNN
+    assert ratios(count).r_c == pytest.approx(r_c, rel=1e-12)
+    assert ratios(count).r_c == pytest.approx(13.27, abs=0.005)  # paper Table 3, BNN
     assert count.size_mb_binarized == pytest.approx(
         (BINARY_PARAMS / 8 + FLOAT_PARAMS * 4) / 2**20, rel=1e-12
     )
@@ -111,8 +113,10 @@ def test_resnet18_bnn_speedup_by_hand(resnet18_bnn):
     float_flops = STEM_MACS + FC_MACS + BN_FLOPS
     assert count.flops_float == float_flops
     total = BINARY_MACS + float_flops
-    assert count.r_s == pytest.approx(total / ((total - float_flops) / 64 + float_flops))
-    assert count.om_comp == pytest.approx(math.sqrt((count.r_c**2 + count.r_s**2) / 2))
+    assert ratios(count).r_s == pytest.approx(total / ((total - float_flops) / 64 + float_flops))
+    assert ratios(count).om_comp == pytest.approx(
+        math.sqrt((ratios(count).r_c ** 2 + ratios(count).r_s ** 2) / 2)
+    )
 
 
 def test_bnn_kept_layers_and_record_shape(resnet18_bnn):
@@ -121,7 +125,7 @@ def test_bnn_kept_layers_and_record_shape(resnet18_bnn):
     assert by_name["layer2.0.downsample.0"].precision == "1-bit"
     assert by_name["layer2.0.downsample.1"].params_float == 2 * 128
     model = _model("bnn", "resnet20", DIGITS, 10)
-    record = complexity_record(model, DIGITS)
+    record = complexity_fields(count_complexity(model, DIGITS))
     assert set(record) == {"params", "flops", "r_c", "r_s"}
     assert {"fp32_model", "binary", "float", "extra", "size_mb_fp32", "size_mb_binarized"} == set(
         record["params"]
@@ -198,7 +202,7 @@ def test_plugin_declared_extras_reach_the_totals():
     assert count.params_fp32 == plain.params_fp32
     assert count.extra_flops == outputs > 0
     assert count.flops_float == plain.flops_float + outputs
-    assert count.r_c < plain.r_c and count.r_s < plain.r_s
+    assert ratios(count).r_c < ratios(plain).r_c and ratios(count).r_s < ratios(plain).r_s
 
 
 class _Attention(nn.Module):
@@ -266,7 +270,7 @@ def test_cli_one_algo_terminal(capsys):
 def test_cli_one_algo_json_matches_the_record(capsys):
     assert main(["algo=xnor", *DIGITS_ARGS, "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    expected = complexity_record(_model("xnor", "resnet20", DIGITS, 10), DIGITS)
+    expected = complexity_fields(count_complexity(_model("xnor", "resnet20", DIGITS, 10), DIGITS))
     assert {k: data[k] for k in expected} == expected
     assert data["input_shape"] == [1, 1, 8, 8] and data["algo"] == "xnor"
     assert sum(layer["params_extra"] for layer in data["layers"]) == data["params"]["extra"]
@@ -315,7 +319,9 @@ def test_cli_all_text_formats(fmt, all_json, capsys):
 
 
 def test_cli_bad_input_is_one_line(capsys):
-    assert main(["algo=nope", *DIGITS_ARGS]) == 2
+    from bibench_cli.cli import main as bibench
+
+    assert bibench(["complexity", "algo=nope", *DIGITS_ARGS]) == 2
     err = capsys.readouterr().err
     assert err.startswith("bibench complexity: error:") and err.count("\n") == 1
     assert main(["--format", "yaml"]) == 2
@@ -325,6 +331,6 @@ def test_cli_module_is_light():
     import subprocess
     import sys
 
-    code = "import sys, bibench_cli.complexity_cli; print('torch' in sys.modules)"
+    code = "import sys, bibench_cli.commands.complexity; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

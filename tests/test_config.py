@@ -4,11 +4,19 @@ import math
 
 import pytest
 from compose import compose_config
-from hydra.errors import ConfigCompositionException
 
 from bibench_cli import catalog
-from bibench_cli.engine.identity import config_hash, identity, resolve_recipe, run_subdir
-from bibench_cli.engine.optim import lr_multiplier
+from bibench_cli.commands.compose import ComposeError
+from bibench_cli.runs.identity import resolve, resolve_recipe, run_subdir, to_plain
+from bibench_cli.tasks.optim import lr_multiplier
+
+
+def config_hash(cfg):
+    return resolve(cfg).run_id
+
+
+def recipe(cfg):
+    return resolve_recipe(to_plain(cfg))
 
 
 @pytest.mark.parametrize("group", catalog.GROUPS)
@@ -22,24 +30,22 @@ def test_every_option_of_every_group_composes(group):
     "override", ["seed=abc", "task.epochs=1.5", "init.mode=warm", "optim.lr=fast", "algo.typo=1"]
 )
 def test_schema_rejects_bad_overrides_before_any_work(override):
-    with pytest.raises(ConfigCompositionException):
+    with pytest.raises(ComposeError):
         compose_config(override)
 
 
 def test_binarized_runs_use_adam_1e3_cosine_and_fp32_runs_the_task_recipe():
-    binary = resolve_recipe(compose_config("algo=bnn", "task=cifar10"))
+    binary = recipe(compose_config("algo=bnn", "task=cifar10"))
     assert (binary["optimizer"], binary["lr"], binary["scheduler"]) == ("adam", 1e-3, "cosine")
-    fp32 = resolve_recipe(compose_config("algo=fp32", "task=cifar10"))
+    fp32 = recipe(compose_config("algo=fp32", "task=cifar10"))
     assert (fp32["optimizer"], fp32["lr"], fp32["momentum"]) == ("sgd", 0.1, 0.9)
 
 
 def test_explicit_optimizer_lr_scale_and_scheduler_win_over_the_recipe():
-    recipe = resolve_recipe(
-        compose_config("algo=xnor", "optim=sgd", "optim.lr_scale=0.1", "sched=step")
-    )
-    assert recipe["optimizer"] == "sgd"
-    assert recipe["lr"] == pytest.approx(0.01)
-    assert recipe["scheduler"] == "step"
+    chosen = recipe(compose_config("algo=xnor", "optim=sgd", "optim.lr_scale=0.1", "sched=step"))
+    assert chosen["optimizer"] == "sgd"
+    assert chosen["lr"] == pytest.approx(0.01)
+    assert chosen["scheduler"] == "step"
 
 
 def test_identity_and_run_dir_are_deterministic_and_ignore_volatile_keys():
@@ -49,7 +55,7 @@ def test_identity_and_run_dir_are_deterministic_and_ignore_volatile_keys():
     assert config_hash(cfg) == config_hash(same)
     assert run_subdir(cfg) == run_subdir(same)
     assert config_hash(cfg) != config_hash(other_seed)
-    ident = identity(cfg)
+    ident = resolve(cfg).fields
     assert (ident["algo"], ident["arch"], ident["task"], ident["seed"]) == (
         "bnn",
         "resnet20",

@@ -19,9 +19,24 @@ from bibench_cli.data.corruptions import (
 )
 
 ALL_19 = {
-    "gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise", "defocus_blur",
-    "glass_blur", "motion_blur", "zoom_blur", "gaussian_blur", "snow", "frost", "fog",
-    "brightness", "contrast", "elastic_transform", "pixelate", "jpeg_compression", "spatter",
+    "gaussian_noise",
+    "shot_noise",
+    "impulse_noise",
+    "speckle_noise",
+    "defocus_blur",
+    "glass_blur",
+    "motion_blur",
+    "zoom_blur",
+    "gaussian_blur",
+    "snow",
+    "frost",
+    "fog",
+    "brightness",
+    "contrast",
+    "elastic_transform",
+    "pixelate",
+    "jpeg_compression",
+    "spatter",
     "saturate",
 }
 
@@ -51,7 +66,9 @@ KNOWN_DIPS_8X8: dict[str, dict[int, float]] = {
 # (corruption, severity) that cannot change an 8×8 gray image:
 NO_CHANGE_8X8 = {
     ("zoom_blur", 1),  # zooms ≤ 1.06 keep an 8-pixel centre crop whole: identity
-    ("saturate", 1), ("saturate", 2), ("saturate", 3),  # gray has no saturation to scale
+    ("saturate", 1),
+    ("saturate", 2),
+    ("saturate", 3),  # gray has no saturation to scale
 }
 
 
@@ -105,8 +122,9 @@ def test_contract(case: tuple[np.ndarray, dict[str, np.ndarray]], name: str) -> 
 
 
 @pytest.mark.parametrize("name", sorted(ALL_19))
-def test_deterministic_under_seed(case: tuple[np.ndarray, dict[str, np.ndarray]],
-                                  name: str) -> None:
+def test_deterministic_under_seed(
+    case: tuple[np.ndarray, dict[str, np.ndarray]], name: str
+) -> None:
     clean, outputs = case
     assert np.array_equal(corrupt(clean, name, 3, seed=0), outputs[name][2])
     other_seed = corrupt(clean, name, 3, seed=1)
@@ -123,7 +141,8 @@ def test_independent_of_batch_composition(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(ALL_19))
 def test_distortion_does_not_decrease_with_severity(
-        case: tuple[np.ndarray, dict[str, np.ndarray]], name: str) -> None:
+    case: tuple[np.ndarray, dict[str, np.ndarray]], name: str
+) -> None:
     clean, outputs = case
     dips = dict(KNOWN_DIPS.get(name, {}))
     if clean.shape[1:] == (8, 8, 1):
@@ -134,12 +153,15 @@ def test_distortion_does_not_decrease_with_severity(
         assert mad[s] >= allowed, f"{name}: distortion {mad.round(2)} drops after severity {s}"
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"name": "blizzard"}, "unknown corruption 'blizzard'; expected one of: gaussian_noise"),
-    ({"severity": 0}, "severity must be one of (1, 2, 3, 4, 5), got 0"),
-    ({"severity": 6}, "got 6"),
-    ({"seed": -1}, "seed must be a non-negative integer, got -1"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"name": "blizzard"}, "unknown corruption 'blizzard'; expected one of: gaussian_noise"),
+        ({"severity": 0}, "severity must be one of (1, 2, 3, 4, 5), got 0"),
+        ({"severity": 6}, "got 6"),
+        ({"seed": -1}, "seed must be a non-negative integer, got -1"),
+    ],
+)
 def test_bad_request_is_one_line(kwargs: dict, message: str) -> None:
     call = {"images": textured_images(1, 8, 8, 3), "name": "fog", "severity": 1} | kwargs
     with pytest.raises(ValueError) as info:
@@ -147,11 +169,14 @@ def test_bad_request_is_one_line(kwargs: dict, message: str) -> None:
     assert message in str(info.value) and "\n" not in str(info.value)
 
 
-@pytest.mark.parametrize("images", [
-    np.zeros((2, 8, 8, 3), dtype=np.float32),
-    np.zeros((8, 8, 3), dtype=np.uint8),
-    np.zeros((2, 8, 8, 4), dtype=np.uint8),
-])
+@pytest.mark.parametrize(
+    "images",
+    [
+        np.zeros((2, 8, 8, 3), dtype=np.float32),
+        np.zeros((8, 8, 3), dtype=np.uint8),
+        np.zeros((2, 8, 8, 4), dtype=np.uint8),
+    ],
+)
 def test_bad_images_are_rejected(images: np.ndarray) -> None:
     with pytest.raises(ValueError, match="uint8 N×H×W×C array with C 1 or 3"):
         corrupt(images, "contrast", 1)
@@ -169,8 +194,9 @@ def test_opencv_ports_match_opencv() -> None:
         u8 = filters.floor_to_uint8(liquid * 255)
         edges = cv2.Canny(u8, 50, 150)
         assert np.array_equal(cvports.canny(u8, 50, 150), edges > 0)
-        dist = cv2.threshold(cv2.distanceTransform(255 - edges, cv2.DIST_L2, 5), 20, 20,
-                             cv2.THRESH_TRUNC)[1]
+        dist = cv2.threshold(
+            cv2.distanceTransform(255 - edges, cv2.DIST_L2, 5), 20, 20, cv2.THRESH_TRUNC
+        )[1]
         assert np.allclose(cvports.chamfer_distance(edges > 0, 20.0), dist, atol=1e-3)
         blurred = cv2.blur(dist, (3, 3)).astype(np.uint8)
         assert np.array_equal(filters.floor_to_uint8(cvports.box_blur_3x3(dist)), blurred)
@@ -184,4 +210,4 @@ def test_opencv_ports_match_opencv() -> None:
     disk = (grid[:, None] ** 2 + grid[None, :] ** 2 <= 1.5**2).astype(np.float32)
     reference = cv2.GaussianBlur(disk / disk.sum(), (3, 3), 0.1)
     ours = filters.disk_kernel(1.5, 0.1)
-    assert np.allclose(reference[8 - 2:8 + 3, 8 - 2:8 + 3], ours, atol=1e-6)
+    assert np.allclose(reference[8 - 2 : 8 + 3, 8 - 2 : 8 + 3], ours, atol=1e-6)

@@ -32,7 +32,7 @@ def test_split_does_not_depend_on_the_run_seed():
 
 def test_shapes_and_normalisation():
     dm = DigitsDataModule(batch_size=2000)
-    assert (dm.num_classes, dm.in_channels, dm.image_size, dm.input_kind) == (10, 1, 8, "image")
+    assert (dm.num_classes, dm.in_channels, dm.image_size) == (10, 1, 8)
     images, labels = next(iter(dm.train_dataloader()))
     assert images.shape == (1077, 1, 8, 8) and images.dtype == torch.float32
     assert labels.dtype == torch.int64

@@ -6,14 +6,29 @@ import pytest
 import torch
 from torch import nn
 
+from bibench_cli import catalog
 from bibench_cli.models import (
     IncompatibleError,
     UnknownArchitectureError,
-    architecture_family,
     build_model,
     check_compatible,
+    get_architecture,
     list_architectures,
 )
+from bibench_cli.models.inputs import ImageInput, InputSpec, TaskShape
+
+
+def build(arch: str, *, num_classes: int, in_channels: int, image_size: int) -> nn.Module:
+    shape = TaskShape(ImageInput(in_channels, image_size), {"num_classes": num_classes})
+    return build_model(arch, shape)
+
+
+class Points(InputSpec):
+    kind = "points"
+
+    def describe(self) -> str:
+        return "points input"
+
 
 ARCHS = ("resnet20", "resnet18", "resnet34", "vggsmall")
 # (in_channels, image_size, num_classes) of the digits, CIFAR-10 and ImageNet tasks
@@ -39,14 +54,12 @@ def n_params(model: nn.Module) -> int:
     ],
 )
 def test_parameter_counts_match_published(arch, num_classes, image_size, published):
-    model = build_model(arch, num_classes=num_classes, in_channels=3, image_size=image_size)
+    model = build(arch, num_classes=num_classes, in_channels=3, image_size=image_size)
     assert n_params(model) == published
 
 
 def test_resnet18_uses_torchvision_parameter_names():
-    keys = set(
-        build_model("resnet18", num_classes=1000, in_channels=3, image_size=224).state_dict()
-    )
+    keys = set(build("resnet18", num_classes=1000, in_channels=3, image_size=224).state_dict())
     for key in (
         "conv1.weight",
         "bn1.running_var",
@@ -64,7 +77,7 @@ def test_resnet18_uses_torchvision_parameter_names():
 
 @pytest.mark.parametrize(("image_size", "kernel", "pooled"), [(64, 3, False), (65, 7, True)])
 def test_resnet18_stem_follows_image_size(image_size, kernel, pooled):
-    model = build_model("resnet18", num_classes=10, in_channels=3, image_size=image_size)
+    model = build("resnet18", num_classes=10, in_channels=3, image_size=image_size)
     assert model.conv1.kernel_size == (kernel, kernel)
     assert isinstance(model.maxpool, nn.MaxPool2d) is pooled
 
@@ -76,9 +89,7 @@ def test_resnet18_stem_follows_image_size(image_size, kernel, pooled):
 )
 def test_forward_shape_on_each_task_input(arch, task):
     in_channels, image_size, num_classes = TASK_INPUTS[task]
-    model = build_model(
-        arch, num_classes=num_classes, in_channels=in_channels, image_size=image_size
-    )
+    model = build(arch, num_classes=num_classes, in_channels=in_channels, image_size=image_size)
     model.eval()
     with torch.no_grad():
         out = model(torch.randn(2, in_channels, image_size, image_size))
@@ -88,7 +99,7 @@ def test_forward_shape_on_each_task_input(arch, task):
 @pytest.mark.parametrize("arch", ARCHS)
 def test_layout_conventions_for_binarizers(arch):
     """Stem ``conv1`` first, classifier ``fc`` last, bias-free convs, one ReLU per use site."""
-    model = build_model(arch, num_classes=10, in_channels=3, image_size=32)
+    model = build(arch, num_classes=10, in_channels=3, image_size=32)
     convs = [name for name, m in model.named_modules() if isinstance(m, nn.Conv2d)]
     linears = [name for name, m in model.named_modules() if isinstance(m, nn.Linear)]
     assert convs[0] == "conv1" and linears == ["fc"]
@@ -109,40 +120,42 @@ def test_layout_conventions_for_binarizers(arch):
 
 
 @pytest.mark.parametrize(
-    ("arch", "in_channels", "image_size", "input_kind", "needle"),
+    ("arch", "spec", "needle"),
     [
-        ("vggsmall", 3, 224, "image", "image_size 8..64, a multiple of 8"),
-        ("vggsmall", 3, 12, "image", "3×12×12"),
-        ("vggsmall", 1, 4, "image", "1×4×4"),
-        ("resnet20", 3, 32, "pointcloud", "pointcloud input"),
-        ("resnet18", 0, 32, "image", "0×32×32"),
+        ("vggsmall", ImageInput(3, 224), "image_size 8..64, a multiple of 8"),
+        ("vggsmall", ImageInput(3, 12), "3×12×12"),
+        ("vggsmall", ImageInput(1, 4), "1×4×4"),
+        ("resnet20", Points(), "points input"),
+        ("resnet18", ImageInput(0, 32), "0×32×32"),
     ],
 )
-def test_incompatible_inputs_rejected(arch, in_channels, image_size, input_kind, needle):
+def test_incompatible_inputs_rejected(arch, spec, needle):
     with pytest.raises(IncompatibleError) as caught:
-        check_compatible(
-            arch, in_channels=in_channels, image_size=image_size, input_kind=input_kind
-        )
+        check_compatible(arch, spec)
     message = str(caught.value)
     assert "\n" not in message and repr(arch) in message and needle in message
-    if input_kind == "image":  # building fails with the very same message
-        with pytest.raises(IncompatibleError, match="compatible with"):
-            build_model(arch, num_classes=10, in_channels=in_channels, image_size=image_size)
+    with pytest.raises(IncompatibleError, match="compatible with"):  # building: the same line
+        build_model(arch, TaskShape(spec, {"num_classes": 10}))
 
 
 def test_compatible_inputs_pass():
-    check_compatible("vggsmall", in_channels=1, image_size=8)
-    check_compatible("resnet34", in_channels=3, image_size=224)
+    check_compatible("vggsmall", ImageInput(1, 8))
+    check_compatible("resnet34", ImageInput(3, 224))
 
 
-def test_registry_lists_names_and_families():
-    assert set(list_architectures()) == set(ARCHS)
-    assert all(isinstance(text, str) and text for text in list_architectures().values())
-    assert {architecture_family(arch) for arch in ARCHS} == {"cnn"}
+def test_registry_lists_names_and_the_yaml_gives_families():
+    assert set(ARCHS) <= set(list_architectures())
+    assert {catalog.arch_family(arch) for arch in ARCHS} == {"cnn"}
+    assert all(catalog.list_options("arch")[arch] for arch in ARCHS)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_declared_keep_patterns_name_the_stem_and_classifier(arch):
+    assert get_architecture(arch).keep == {"conv1": "stem", "fc": "classifier"}
 
 
 def test_unknown_architecture_names_the_known_ones():
     with pytest.raises(UnknownArchitectureError) as caught:
-        build_model("resnet50", num_classes=10, in_channels=3, image_size=32)
+        build("resnet50", num_classes=10, in_channels=3, image_size=32)
     message = str(caught.value)
     assert "'resnet50'" in message and "resnet20" in message and "vggsmall" in message

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bibench_cli.engine.record import RunRecord, write_record
-from bibench_cli.report.cli import main
+from bibench_cli.commands.report import main
 from bibench_cli.report.collect import CSV_COLUMNS, collect
+from bibench_cli.runs.record import RunRecord, write_record
 from bibench_cli.tracks import all_tracks
 
-CSV_HEADER = ",".join(CSV_COLUMNS) + "\n"
+CSV_HEADER = ",".join(CSV_COLUMNS[:14]) + "\n"  # the optional columns after these may be left out
 
 
 def write_runs(root: Path, runs: list[dict]) -> Path:
@@ -153,19 +153,24 @@ def test_cli_writes_each_format(outputs: Path, tmp_path: Path, fmt: str, probe: 
 def test_cli_json_is_complete(outputs: Path, tmp_path: Path, capsys):
     assert main([str(outputs), "--format", "json"]) == 0
     payload = json.loads(capsys.readouterr().out)
-    assert [t["key"] for t in payload["tracks"]] == ["task", "arch", "robust", "train", "comp"]
+    assert [(t["experiment"], t["key"]) for t in payload["tracks"]] == [
+        ("default", "task"), ("default", "fp32"), ("default", "arch"), ("default", "robust"),
+        ("default", "comp"), ("sensitivity", "train"),
+    ]  # fmt: skip
+    assert payload["tracks"][1]["values"] == {"CIFAR10 resnet18 ()": {"fp32": 90.0}}
     assert payload["tracks"][0]["values"]["CIFAR10"] == {
         "bnn": pytest.approx(100 * 60 / 90),
         "xnor": pytest.approx(100 * 70 / 90),
     }
-    assert payload["tracks"][2]["values"]["CIFAR10-C"] == {"xnor": 200.0}
+    assert payload["tracks"][3]["values"]["CIFAR10-C"] == {"xnor": 200.0}
     assert payload["summary"]["statuses"] == {"completed": 13}
 
 
 def test_cli_terminal_highlights_and_summarises(outputs: Path, capsys):
     assert main([str(outputs)]) == 0
     out = capsys.readouterr().out
-    assert "Learning Task (%)" in out and "Training Consumption (%)" in out
+    assert "Learning Task: relative to FP32, 100 · A_bi / A_fp32 (%) [experiment: default]" in out
+    assert "Training Consumption" in out and "[experiment: sensitivity]" in out
     assert "│ ImageNet¹ │     — │     — │" in out
     assert "read 13 records (13 completed); skipped 0" in out
 
@@ -173,7 +178,8 @@ def test_cli_terminal_highlights_and_summarises(outputs: Path, capsys):
 def test_cli_plots_are_pngs(outputs: Path, tmp_path: Path):
     assert main([str(outputs), "--format", "csv", "--out", str(tmp_path), "--plots"]) == 0
     names = {p.name for p in tmp_path.glob("*.png")}
-    assert {"sensitivity.png", "relative_accuracy.png", "om_task.png", "om_train.png"} <= names
+    expected = {"relative_accuracy_default.png", "om_task_default.png", "om_train_sensitivity.png"}
+    assert {"sensitivity.png", *expected} <= names
     for path in tmp_path.glob("*.png"):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 1000
 
@@ -188,7 +194,7 @@ def test_cli_empty_directory_and_warnings(tmp_path: Path, capsys):
 
 def test_report_import_is_light():
     code = (
-        "import sys, bibench_cli.report.cli; "
+        "import sys, bibench_cli.commands.report; "
         "heavy = {'torch', 'lightning', 'pytorch_lightning', 'matplotlib', 'hydra'}; "
         "print(sorted(heavy & set(sys.modules)))"
     )

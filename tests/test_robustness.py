@@ -12,25 +12,29 @@ from cli_helpers import BIBENCH
 from compose import compose_config
 from fixtures_data import write_fake_cifar10, write_fake_cifar10c
 
+from bibench_cli.commands import robustness as robustness_command
 from bibench_cli.data.corruptions import CORRUPTIONS, SEVERITIES
 from bibench_cli.data.errors import DatasetNotFoundError
-from bibench_cli.engine import robustness_runs
-from bibench_cli.engine.record import read_record
+from bibench_cli.engine import robustness as engine_robustness
 from bibench_cli.engine.robustness import choose_source
 from bibench_cli.engine.train import train
+from bibench_cli.runs.record import read_record
+from bibench_cli.tasks import get_task
 
 TINY = ("trainer=debug", "task.batch_size=16")
 ALL_KEYS = {f"{name}/{severity}" for name in CORRUPTIONS for severity in SEVERITIES}
 
 
 def test_source_is_the_release_when_present_else_generated(tmp_path):
-    assert choose_source("cifar10", tmp_path) is None
-    assert choose_source("digits", tmp_path, "auto") is None
+    cifar10 = get_task("cifar10").corruption_release  # the task names its release folder
+    assert cifar10 == "CIFAR-10-C" and get_task("digits").corruption_release == ""
+    assert choose_source(cifar10, tmp_path) is None
+    assert choose_source("", tmp_path, "auto") is None
     with pytest.raises(DatasetNotFoundError, match="CIFAR-10-C"):
-        choose_source("cifar10", tmp_path, "cifar10c")
+        choose_source(cifar10, tmp_path, "cifar10c")
     release = write_fake_cifar10c(tmp_path)
-    assert choose_source("cifar10", tmp_path) == release
-    assert choose_source("cifar10", tmp_path, "generated") is None
+    assert choose_source(cifar10, tmp_path) == release
+    assert choose_source(cifar10, tmp_path, "generated") is None
 
 
 def test_training_with_corruption_eval_records_every_corruption_and_severity(tmp_path):
@@ -53,7 +57,7 @@ def test_cifar10_run_reads_the_official_release(tmp_path):
     write_fake_cifar10c(data, per_severity=3)
     cfg = compose_config(
         f"paths.outputs={tmp_path / 'out'}", "algo=bnn", "task=cifar10", f"data.root={data}",
-        "task.val_size=8", "init=scratch", *TINY, "eval.corruptions=true",
+        "task.data.val_size=8", "init=scratch", *TINY, "eval.corruptions=true",
     )  # fmt: skip
     corruption = train(cfg).record.corruption
     assert corruption["source"] == "CIFAR-10-C release" and corruption["procedural"] == []
@@ -71,12 +75,12 @@ def finished_run(tmp_path):
 
 def test_robustness_command_adds_corruptions_and_keeps_every_other_field(finished_run):
     before = read_record(finished_run).to_dict()
-    assert robustness_runs.main([str(finished_run.parent)]) == 0
+    assert robustness_command.main([str(finished_run.parent)]) == 0
     after = read_record(finished_run).to_dict()
     assert set(after.pop("corruption")["results"]) == ALL_KEYS
     before.pop("corruption")
     assert after == before
-    assert robustness_runs.main([str(finished_run.parent)]) == 0  # already evaluated: skipped
+    assert robustness_command.main([str(finished_run.parent)]) == 0  # already evaluated: skipped
 
 
 def test_failed_evaluation_leaves_the_record_as_it_was(finished_run, monkeypatch):
@@ -85,9 +89,9 @@ def test_failed_evaluation_leaves_the_record_as_it_was(finished_run, monkeypatch
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(robustness_runs, "evaluate_corruptions", interrupted)
+    monkeypatch.setattr(engine_robustness, "evaluate_corruptions", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        robustness_runs.main([str(finished_run.parent)])
+        robustness_command.main([str(finished_run.parent)])
     assert finished_run.read_bytes() == original
 
 

@@ -10,7 +10,7 @@ import time
 import pytest
 from cli_helpers import BIBENCH, QUICK, bibench
 
-from bibench_cli.engine.record import read_record
+from bibench_cli.runs.record import read_record
 
 GRID = ["algo=fp32,bnn", "seed=0,1", *QUICK]
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bibench_cli.engine.record import RunRecord, write_record
 from bibench_cli.report.collect import collect
+from bibench_cli.runs.record import RunRecord, write_record
 from bibench_cli.tracks import TrackResult, all_tracks, quadratic_mean, setting_accuracy
 
 
@@ -219,25 +219,28 @@ def test_complexity_averages_over_architectures(tmp_path):
 
 
 def test_inference_ratios_per_device(tmp_path):
-    def run(algo: str, device: str, time: float, storage: float) -> dict:
-        inference = {"time_s": time, "storage_mb": storage, "device": device}
-        return {"algo": algo, "task": "cifar10", "arch": "resnet18", "primary": 50.0,
-                "seed": hash(device) % 7, "inference": inference}  # fmt: skip
+    def measured(t_fp32: float, t_bi: float, s_fp32: float, s_bi: float) -> dict:
+        """One inference entry as a run records it: both models timed side by side."""
+        return {"t_fp32_s": t_fp32, "t_bi_s": t_bi, "s_fp32_mb": s_fp32, "s_bi_mb": s_bi,
+                "speedup": t_fp32 / t_bi, "compression": s_fp32 / s_bi}  # fmt: skip
 
     runs = [
-        run("fp32", "pi4", 0.5, 45.0), run("bnn", "pi4", 0.1, 3.0),
-        run("fp32", "m1", 0.2, 45.0), run("bnn", "m1", 0.05, 3.0),
-        run("reactnet", "tpu", 0.05, 3.0),  # no FP32 measurement on that device
+        {"algo": "bnn", "task": "cifar10", "arch": "resnet18", "primary": 50.0, "seed": seed,
+         "inference": entries}
+        for seed, entries in enumerate([
+            {"openvino/pi4/1": measured(0.5, 0.1, 45.0, 3.0),
+             "openvino/m1/1": measured(0.2, 0.05, 45.0, 3.0)},
+            {"openvino/pi4/1": measured(0.5, 0.125, 45.0, 3.0)},  # a second seed on pi4
+        ])
     ]  # fmt: skip
     track = tracks_of(write_runs(tmp_path, runs))["infer"]
-    speedup, compression = (0.5 / 0.1 + 0.2 / 0.05) / 2, 45.0 / 3.0
+    pi4 = (0.5 / 0.1 + 0.5 / 0.125) / 2  # seeds averaged per (arch, task, device) cell
+    speedup, compression = (pi4 + 0.2 / 0.05) / 2, 45.0 / 3.0
     assert track.values.loc["Speedup", "bnn"] == pytest.approx(speedup)
     assert track.values.loc["Compression", "bnn"] == pytest.approx(compression)
     assert track.values.loc["OM_infer", "bnn"] == pytest.approx(
         math.sqrt((speedup**2 + compression**2) / 2)
     )
-    assert track.values["reactnet"].isna().all()
-    assert "no FP32 measurement for resnet18/cifar10 on tpu: left out" in notes(track)
 
 
 def test_tracks_without_inputs_are_absent(tmp_path):
@@ -254,8 +257,9 @@ def test_two_ratio_om_names_a_missing_ratio(tmp_path):
 def test_setting_accuracy_orders_lr_scales_numerically(tmp_path):
     runs = [
         {"experiment": "sensitivity", "algo": "bnn", "task": "cifar10", "arch": "resnet18",
-         "optimizer": "adam", "scheduler": "cosine", "lr": lr, "primary": acc}
-        for lr, acc in [(1e-2, 70.0), (1e-4, 50.0), (1e-3, 60.0), (1e-3, 62.0)]
+         "optimizer": "adam", "scheduler": "cosine", "lr": 1e-3 * scale, "lr_scale": scale,
+         "seed": seed, "primary": acc}
+        for scale, seed, acc in [(10, 0, 70.0), (0.1, 0, 50.0), (1, 0, 60.0), (1, 1, 62.0)]
     ]  # fmt: skip
     stats = setting_accuracy(collect([write_runs(tmp_path, runs)]).frame)
     lr = stats[stats["setting"] == "lr scale"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 import time
@@ -13,9 +14,9 @@ from cli_helpers import BIBENCH, QUICK
 from compose import compose_config
 from fixtures_data import write_fake_cifar10
 
-from bibench_cli.engine.record import RunRecord, read_record, write_record
 from bibench_cli.engine.train import train
 from bibench_cli.errors import BibenchError
+from bibench_cli.runs.record import RunRecord, read_record, write_record
 
 TINY = ("trainer.max_epochs=1", "trainer.limit_train_batches=3", "trainer.limit_val_batches=2",
         "trainer.limit_test_batches=2", "trainer.log_every_n_steps=1")  # fmt: skip
@@ -90,7 +91,7 @@ def test_bnn_resnet18_on_the_official_cifar10_layout(tmp_path):
     write_fake_cifar10(tmp_path / "data", per_batch=8, test_size=8)
     result = train(
         tiny_cfg(tmp_path / "out", "algo=bnn", "arch=resnet18", "task=cifar10",
-                 f"data.root={tmp_path / 'data'}", "task.val_size=8", "task.batch_size=8")
+                 f"data.root={tmp_path / 'data'}", "task.data.val_size=8", "task.batch_size=8")
     )  # fmt: skip
     assert result.record.status == "completed", result.record.error
     assert result.record.task == "cifar10" and result.record.arch == "resnet18"
@@ -114,11 +115,10 @@ def test_record_write_interrupted_midway_keeps_the_previous_record(tmp_path, mon
     path = write_record(RunRecord(algo="bnn", status="completed", primary=90.0), tmp_path)
     original = path.read_bytes()
 
-    def torn_dump(data, handle, **kwargs):
-        handle.write('{"algo": "bnn", "sta')
-        raise KeyboardInterrupt  # killed in the middle of writing
+    def killed(fd):  # the new record is in the temporary file, not yet moved into place
+        raise KeyboardInterrupt
 
-    monkeypatch.setattr(json, "dump", torn_dump)
+    monkeypatch.setattr(os, "fsync", killed)
     with pytest.raises(KeyboardInterrupt):
         write_record(RunRecord(algo="bnn", status="failed"), tmp_path)
     assert path.read_bytes() == original
@@ -128,7 +128,7 @@ def test_record_write_interrupted_midway_keeps_the_previous_record(tmp_path, mon
 def test_sigkill_during_repeated_writes_never_leaves_a_partial_record(tmp_path):
     writer = (
         "import sys\n"
-        "from bibench_cli.engine.record import RunRecord, write_record\n"
+        "from bibench_cli.runs.record import RunRecord, write_record\n"
         "big = {str(i): float(i) for i in range(20000)}\n"
         "i = 0\n"
         "while True:\n"

@@ -6,14 +6,37 @@ from typing import Any
 
 from torch import nn
 
+from bibench_cli.errors import BibenchError
+
 from .algorithm import Algorithm
 from .base import BinaryModule
 from .policy import BinarizePolicy
-from .probe import probing
+from .probe import call_with, probing
 from .registry import get_algorithm
 from .report import BinarizeReport, LayerDecision
 
 _CANDIDATES = (nn.modules.conv._ConvNd, nn.Linear)
+_ACTIVATIONS = {"hardtanh": nn.Hardtanh, "prelu": nn.PReLU}
+
+
+class UnmatchedPatternError(BibenchError, ValueError):
+    """A keep pattern that names no conv/linear layer of the model."""
+
+
+def candidate_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The conv/linear layers a binarizer considers, in module order."""
+    return [(n, m) for n, m in model.named_modules() if isinstance(m, _CANDIDATES)]
+
+
+def check_patterns(policy: BinarizePolicy, names: list[str]) -> None:
+    """Raise one line naming each pattern that matches no layer, and the layers it could."""
+    unmatched = policy.unmatched(names)
+    if unmatched:
+        shown = ", ".join(names[:12]) + (f" and {len(names) - 12} more" if len(names) > 12 else "")
+        raise UnmatchedPatternError(
+            f"keep pattern(s) {', '.join(map(repr, unmatched))} match no conv/linear layer; "
+            f"the layers are: {shown}"
+        )
 
 
 def _reason_kept(
@@ -30,7 +53,7 @@ def _reason_kept(
         return "classifier (last conv/linear)"
     pattern = policy.matching_pattern(name)
     if pattern is not None:
-        return f"policy pattern '{pattern}'"
+        return policy.reason(pattern)
     if type(module) not in algo.layers:
         return f"{type(module).__name__} not supported by '{algo.name}'"
     if not name:
@@ -44,16 +67,20 @@ def binarize(
     policy: BinarizePolicy | None = None,
     example_input: Any = None,
 ) -> BinarizeReport:
-    """Swap conv/linear layers for ``algo``'s binarized variants (and ReLU for Hardtanh).
+    """Swap conv/linear layers for ``algo``'s binarized variants (and ReLU for the policy's
+    activation, Hardtanh by default).
 
     Weights and biases are copied; extra parameters are initialised by the algorithm.
     Give ``example_input`` when an algorithm sizes parameters from the output shape
     (XNOR++): it runs ``materialize`` so every parameter exists before the optimizer.
+    Raises :class:`UnmatchedPatternError` (nothing changed) for a keep pattern that
+    matches no layer.
     """
     algorithm = get_algorithm(algo)
     policy = policy or BinarizePolicy()
     report = BinarizeReport(algorithm.name)
-    layers = [(n, m) for n, m in model.named_modules() if isinstance(m, _CANDIDATES)]
+    layers = candidate_layers(model)
+    check_patterns(policy, [name for name, _ in layers])
     for index, (name, module) in enumerate(layers):
         reason = _reason_kept(name, module, index, len(layers) - 1, algorithm, policy)
         layer_type = type(module).__name__
@@ -63,12 +90,14 @@ def binarize(
         new = algorithm.layers[type(module)].from_float(module)
         model.set_submodule(name, new)
         report.decisions.append(LayerDecision(name, layer_type, True, "", type(new).__name__))
-    if algorithm.replace_activations:
+    replacement = _ACTIVATIONS.get(policy.activation)
+    if algorithm.replace_activations and replacement is not None:
         for name, module in list(model.named_modules()):
             if type(module) is nn.ReLU and name:
                 # out of place: on CPU torch's in-place hardtanh clamps and copies, ~25% slower
-                model.set_submodule(name, nn.Hardtanh())
-                report.hardtanh.append(name)
+                model.set_submodule(name, replacement())
+                report.activations.append(name)
+        report.activation = policy.activation
     if example_input is not None:
         materialize(model, example_input)
     report.needs_materialize = _pending_shapes(model)
@@ -93,9 +122,4 @@ def materialize(model: nn.Module, example_input: Any) -> None:
         m.register_forward_pre_hook(lambda mod, args: mod.infer_shapes(args[0])) for m in layers
     ]
     with probing(model, hooks):
-        if isinstance(example_input, dict):
-            model(**example_input)
-        elif isinstance(example_input, (tuple, list)):
-            model(*example_input)
-        else:
-            model(example_input)
+        call_with(model, example_input)

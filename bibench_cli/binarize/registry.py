@@ -5,12 +5,13 @@ from __future__ import annotations
 import importlib
 from importlib.metadata import entry_points
 
+from bibench_cli.catalog import PLUGIN_GROUP
 from bibench_cli.errors import BibenchError
 
 from . import bireal, bnn, dorefa, fda, fp32, reactnet, recu, xnor, xnorpp
 from .algorithm import Algorithm
 
-ENTRY_POINT_GROUP = "bibench.algorithms"
+ENTRY_POINT_GROUP = PLUGIN_GROUP
 
 _REGISTRY: dict[str, Algorithm] = {
     m.ALGORITHM.name: m.ALGORITHM

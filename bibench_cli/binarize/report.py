@@ -18,11 +18,12 @@ class LayerDecision:
 
 @dataclass
 class BinarizeReport:
-    """Per-layer decisions and the ReLU -> Hardtanh swaps of one ``binarize`` call."""
+    """Per-layer decisions and the ReLU swaps of one ``binarize`` call."""
 
     algorithm: str
     decisions: list[LayerDecision] = field(default_factory=list)
-    hardtanh: list[str] = field(default_factory=list)
+    activations: list[str] = field(default_factory=list)  # ReLUs replaced by ``activation``
+    activation: str = "hardtanh"
     needs_materialize: bool = False
 
     @property
@@ -37,7 +38,8 @@ class BinarizeReport:
     def __str__(self) -> str:
         summary = (
             f"binarize '{self.algorithm}': {len(self.binarized)} layers binarized, "
-            f"{len(self.kept)} kept full precision, {len(self.hardtanh)} ReLU -> Hardtanh"
+            f"{len(self.kept)} kept full precision, "
+            f"{len(self.activations)} ReLU -> {self.activation}"
         )
         lines = [summary]
         width = max((len(d.name) for d in self.decisions), default=0)

@@ -81,7 +81,6 @@ class ImageDataModule(pl.LightningDataModule):
     (per channel, on the [0, 1] scale) and may override :meth:`augment` for training.
     """
 
-    input_kind = "image"
     num_classes: int
     in_channels: int
     image_size: int
@@ -98,6 +97,10 @@ class ImageDataModule(pl.LightningDataModule):
     def load_splits(self) -> Splits:
         """Read the dataset from disk (or memory) into train/val/test datasets."""
         raise NotImplementedError
+
+    def check_data(self) -> None:
+        """Raise a one-line DatasetNotFoundError when the dataset is not there, reading as
+        little as possible (a sweep checks every grid point before starting)."""
 
     def augment(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         """Training-time augmentation of a uint8 batch; none by default."""

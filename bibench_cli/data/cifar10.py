@@ -22,8 +22,10 @@ import numpy as np
 import torch
 
 from bibench_cli.data.base import ImageDataModule, InMemoryImages, Splits
-from bibench_cli.data.errors import CorruptDatasetError, DatasetNotFoundError
+from bibench_cli.data.errors import CorruptDatasetError, DataOptionError, DatasetNotFoundError
+from bibench_cli.data.synthetic import balanced_labels, grating_images
 from bibench_cli.data.transforms import random_crop_padded, random_hflip
+from bibench_cli.runs.atomic import write_atomic
 
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 MD5 = "c58f30108f718f92721af3b95e74349a"
@@ -35,6 +37,9 @@ META_FILE = "batches.meta"
 FILES = (*TRAIN_FILES, TEST_FILE, META_FILE)
 EXPECTED = "data_batch_1..5, test_batch and batches.meta"
 HOW_TO_GET = f"pass data.download=true or download {URL} and extract it there"
+CLASSES = (
+    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+)  # fmt: skip
 SPLIT_SEED = 0  # which training images are held out is part of the task, not of the run
 # Per-channel statistics of the training set, as in the official BiBench/mmcls configs
 # (mean [125.307, 122.961, 113.8575], std [51.5865, 50.847, 51.255] on the 0..255 scale).
@@ -101,10 +106,8 @@ def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return data.reshape(-1, 3, 32, 32), labels
 
 
-def read_cifar10(
-    root: str | Path,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
-    """Train images, train labels, test images, test labels (N×3×32×32 uint8), class names."""
+def check_release(root: str | Path) -> Path:
+    """The release directory, after checking every file is there (reads nothing)."""
     directory = cifar10_dir(root)
     missing = [name for name in FILES if not (directory / name).is_file()]
     if missing:
@@ -112,6 +115,14 @@ def read_cifar10(
             f"CIFAR-10 at {directory} is incomplete: missing {', '.join(missing)} "
             f"(expected {EXPECTED}); {HOW_TO_GET}"
         )
+    return directory
+
+
+def read_cifar10(
+    root: str | Path,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Train images, train labels, test images, test labels (N×3×32×32 uint8), class names."""
+    directory = check_release(root)
     train = [read_batch(directory / name) for name in TRAIN_FILES]
     test_images, test_labels = read_batch(directory / TEST_FILE)
     meta = _unpickle(directory / META_FILE, (b"label_names",))
@@ -165,6 +176,49 @@ def download_cifar10(root: str | Path) -> Path:
     return root / DIRNAME
 
 
+def write_cifar10(
+    root: str | Path,
+    train: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray],
+    class_names: tuple[str, ...] = CLASSES,
+) -> Path:
+    """Write ``root/cifar-10-batches-py`` in the release's layout: the training (N×3×32×32
+    uint8 images, labels) pair split over ``data_batch_1..5``, ``test_batch`` and
+    ``batches.meta``, pickled with protocol 2 and bytes keys as the release is."""
+    directory = Path(root) / DIRNAME
+    images, labels = train
+    chunks = np.array_split(np.arange(len(labels)), len(TRAIN_FILES))
+    batches = {name: (images[c], labels[c]) for name, c in zip(TRAIN_FILES, chunks, strict=True)}
+    batches[TEST_FILE] = test
+    for name, (data, targets) in batches.items():
+        content = {
+            b"batch_label": name.encode(),
+            b"labels": [int(t) for t in targets],
+            b"data": np.ascontiguousarray(data.reshape(len(data), -1), dtype=np.uint8),
+            b"filenames": [f"{name}_{i}.png".encode() for i in range(len(data))],
+        }
+        write_atomic(directory / name, lambda f, c=content: pickle.dump(c, f, protocol=2))
+    meta = {
+        b"num_cases_per_batch": len(chunks[0]),
+        b"label_names": [n.encode() for n in class_names],
+        b"num_vis": 3072,
+    }
+    write_atomic(directory / META_FILE, lambda f: pickle.dump(meta, f, protocol=2))
+    return directory
+
+
+def write_cifar10_demo(root: str | Path, seed: int = 0, train: int = 6000, test: int = 1000) -> str:
+    """A synthetic stand-in for CIFAR-10 in the release's layout: ten classes of coloured
+    gratings (enough training images for the default 5,000 held out for validation)."""
+    rng = np.random.default_rng(seed)
+    splits = []
+    for count in (train, test):
+        labels = balanced_labels(count, len(CLASSES), rng)
+        splits.append((grating_images(labels, len(CLASSES), 32, 3, rng), labels))
+    directory = write_cifar10(root, splits[0], splits[1])
+    return f"CIFAR-10 layout, {train} training and {test} test images of 10 classes: {directory}"
+
+
 class Cifar10DataModule(ImageDataModule):
     """3×32×32 CIFAR-10: pad-4 random crop + horizontal flip for training, per-channel norm.
 
@@ -199,13 +253,19 @@ class Cifar10DataModule(ImageDataModule):
         if self.download:
             download_cifar10(self.root)
 
+    def check_data(self) -> None:
+        """One line when the release is missing (cheap: reads nothing)."""
+        if not self.download:
+            check_release(self.root)
+
     def load_splits(self) -> Splits:
         self.prepare_data()
         train_x, train_y, test_x, test_y, self.class_names = read_cifar10(self.root)
         if not 0 <= self.val_size < len(train_y):
-            raise ValueError(
-                f"cifar10 val_size must be in 0..{len(train_y) - 1} (training images held "
-                f"out for validation), got {self.val_size}"
+            raise DataOptionError(
+                f"task.data.val_size must be in 0..{len(train_y) - 1} for the {len(train_y)} "
+                f"CIFAR-10 training images at {self.root} (held out for validation), "
+                f"got {self.val_size}"
             )
         order = np.random.default_rng(SPLIT_SEED).permutation(len(train_y))
         val, train = order[: self.val_size], order[self.val_size :]

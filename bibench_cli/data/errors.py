@@ -13,5 +13,6 @@ class CorruptDatasetError(BibenchError, ValueError):
     """A dataset file exists but cannot be read (bad pickle, truncated archive, wrong checksum)."""
 
 
-class UnknownTaskError(BibenchError, ValueError):
-    """A task name that is not registered."""
+class DataOptionError(BibenchError, ValueError):
+    """A data option out of range for the dataset found (e.g. more validation images held
+    out than there are training images)."""

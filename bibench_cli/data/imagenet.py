@@ -24,6 +24,7 @@ from torch.utils.data import Dataset
 
 from bibench_cli.data.base import Batch, ImageDataModule, Splits
 from bibench_cli.data.errors import CorruptDatasetError, DatasetNotFoundError
+from bibench_cli.data.synthetic import balanced_labels, grating_images
 from bibench_cli.data.transforms import eval_resize_crop, random_resized_crop
 
 IMAGE_SUFFIXES = (".jpeg", ".jpg", ".png")
@@ -54,6 +55,17 @@ def _class_dirs(directory: Path, root: Path) -> list[str]:
             f"ImageNet not found at {root}: expected {EXPECTED}; {HOW_TO_GET}"
         )
     return sorted(entry.name for entry in directory.iterdir() if entry.is_dir())
+
+
+def split_classes(root: Path, split: str) -> list[str]:
+    """Class folder names of ``root/split``, sorted; one line when there are none."""
+    classes = _class_dirs(root / split, root)
+    if not classes:
+        raise DatasetNotFoundError(
+            f"ImageNet at {root}: no class folders in {root / split}; "
+            f"expected {EXPECTED}; {HOW_TO_GET}"
+        )
+    return classes
 
 
 def scan_split(root: Path, split: str, classes: list[str]) -> list[tuple[Path, int]]:
@@ -122,10 +134,34 @@ class ImageFiles(Dataset):
         return torch.stack([image for image, _ in items]), labels
 
 
+def write_imagenet_demo(
+    root: str | Path, seed: int = 0, classes: int = 4, train: int = 24, val: int = 6
+) -> str:
+    """A synthetic stand-in for ImageNet in its folder layout: ``classes`` class folders
+    (WordNet-style ids n00000000, n00000001, ...) of coloured-grating 64×64 JPEGs,
+    ``train`` and ``val`` images per class."""
+    rng = np.random.default_rng(seed)
+    root = Path(root)
+    for split, per_class in (("train", train), ("val", val)):
+        labels = balanced_labels(per_class * classes, classes, rng)
+        for index, (pixels, label) in enumerate(
+            zip(grating_images(labels, classes, 64, 3, rng), labels, strict=True)
+        ):
+            folder = root / split / f"n{label:08d}"
+            folder.mkdir(parents=True, exist_ok=True)
+            image = Image.fromarray(pixels.transpose(1, 2, 0))
+            image.save(folder / f"n{label:08d}_{index}.JPEG", format="JPEG", quality=95)
+    return (
+        f"ImageNet layout, {classes} classes of {train} training and {val} validation "
+        f"64×64 JPEGs: {root}"
+    )
+
+
 class ImageNetDataModule(ImageDataModule):
     """3-channel ImageNet at ``image_size`` (224 by default); classes are the train/ folders."""
 
     in_channels = 3
+    image_size = 224
     mean = MEAN
     std = STD
 
@@ -147,17 +183,16 @@ class ImageNetDataModule(ImageDataModule):
     @cached_property
     def classes(self) -> list[str]:
         """Class folder names of ``train/``, sorted; a label is an index into this list."""
-        classes = _class_dirs(self.root / "train", self.root)
-        if not classes:
-            raise DatasetNotFoundError(
-                f"ImageNet at {self.root}: no class folders in {self.root / 'train'}; "
-                f"expected {EXPECTED}; {HOW_TO_GET}"
-            )
-        return classes
+        return split_classes(self.root, "train")
 
     @property
     def num_classes(self) -> int:  # type: ignore[override]
         return len(self.classes)
+
+    def check_data(self) -> None:
+        """One line when train/ or val/ has no class folders (lists folders, reads no image)."""
+        for split in ("train", "val"):
+            split_classes(self.root, split)
 
     def load_splits(self) -> Splits:
         size = self.image_size

@@ -1,52 +1,71 @@
-"""Build a run's datamodule and (binarized) model from its config.
+"""Build what a run trains from its config: the task, its datamodule, the (binarized) model.
 
-Shared by training and by the evaluations of finished runs (``bibench robustness``), which
-rebuild the same model and load its saved weights.
+Shared by training and by the evaluations of finished runs (``bibench robustness``, export),
+which rebuild the same model and load its saved weights.
 """
 
 from __future__ import annotations
 
-import torch
-from omegaconf import DictConfig
+from dataclasses import dataclass
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from torch import nn
 
 from bibench_cli.binarize import BinarizePolicy, BinarizeReport, binarize
-from bibench_cli.data import build_datamodule
-from bibench_cli.models import build_model, check_compatible
+from bibench_cli.models import ArchSpec, build_model, get_architecture
+from bibench_cli.models.inputs import TaskShape
+from bibench_cli.tasks import TaskSpec, get_task
 
 
-def datamodule_for(cfg: DictConfig):
-    """The task's datamodule, set up (a missing dataset fails here with one line)."""
-    task = cfg.task
-    datamodule = build_datamodule(
-        task.name,
+def plain(node: Any) -> dict[str, Any]:
+    """A config node (``task.data``, ``arch.params``) as a plain dict."""
+    if node is None:
+        return {}
+    return OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else dict(node)
+
+
+def datamodule_for(cfg: DictConfig, spec: TaskSpec | None = None, *, setup: bool = True) -> Any:
+    """The task's datamodule; with ``setup`` the data is read (a missing or bad dataset fails
+    here with one line)."""
+    spec = spec or get_task(cfg.task.name)
+    datamodule = spec.build_datamodule(
+        plain(cfg.task.data),
         root=cfg.data.root,
         download=cfg.data.download,
         num_workers=cfg.data.num_workers,
-        batch_size=task.batch_size,
-        augment=task.augment,
-        val_size=task.val_size,
-        image_size=task.image_size,
+        batch_size=cfg.task.batch_size,
         seed=cfg.seed,
     )
-    datamodule.prepare_data()
-    datamodule.setup("fit")
+    if setup:
+        datamodule.prepare_data()
+        datamodule.setup("fit")
     return datamodule
 
 
-def model_for(cfg: DictConfig, datamodule) -> torch.nn.Module:
-    """The full-precision architecture sized for the task's input."""
-    shape = {"in_channels": datamodule.in_channels, "image_size": datamodule.image_size}
-    check_compatible(cfg.arch.name, input_kind=datamodule.input_kind, **shape)
-    return build_model(cfg.arch.name, num_classes=datamodule.num_classes, **shape)
+def policy_for(cfg: DictConfig, arch: ArchSpec) -> BinarizePolicy:
+    """The architecture's declared full-precision layers and activation, plus ``policy.keep``."""
+    return BinarizePolicy.declared_by(
+        arch.keep, user=tuple(cfg.policy.keep), activation=arch.activation
+    )
 
 
-def example_input(datamodule) -> torch.Tensor:
-    """A batch-2 input of the task's shape, for shape inference and counting."""
-    size = datamodule.image_size
-    return torch.zeros(2, datamodule.in_channels, size, size)
+@dataclass
+class BuiltModel:
+    """A run's model, binarized as its algorithm says, and what binarizing it did."""
+
+    model: nn.Module
+    shape: TaskShape
+    report: BinarizeReport
+    arch: ArchSpec
 
 
-def binarize_for(cfg: DictConfig, model: torch.nn.Module, datamodule) -> BinarizeReport:
-    """Binarize ``model`` in place with the run's algorithm and policy."""
-    policy = BinarizePolicy(keep=list(cfg.policy.keep))
-    return binarize(model, cfg.algo.name, policy, example_input(datamodule))
+def model_for(cfg: DictConfig, datamodule: Any = None, spec: TaskSpec | None = None) -> BuiltModel:
+    """The architecture built for the task's shape (read from ``datamodule`` when given,
+    e.g. an ImageNet subset's classes) and binarized with the run's algorithm and policy."""
+    spec = spec or get_task(cfg.task.name)
+    arch = get_architecture(cfg.arch.name)
+    shape = spec.shape(plain(cfg.task.data), datamodule)
+    model = build_model(cfg.arch.name, shape, **plain(cfg.arch.params))
+    report = binarize(model, cfg.algo.name, policy_for(cfg, arch), shape.input.example(2))
+    return BuiltModel(model, shape, report, arch)

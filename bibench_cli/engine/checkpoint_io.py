@@ -1,20 +1,18 @@
-"""Checkpoints written atomically, so a job killed mid-save never leaves a torn last.ckpt that
-would make its resume fail."""
+"""Checkpoints written atomically, so a job killed mid-save (or a full disk) never leaves a
+torn ``last.ckpt`` that would make its resume fail, nor a temporary file behind."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
+import torch
 from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
+
+from bibench_cli.runs.atomic import write_atomic
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """Save to a temporary file beside the target, then ``os.replace`` it into place."""
+    """Save through :func:`bibench_cli.runs.atomic.write_atomic`."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options=None) -> None:
-        path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp")
-        super().save_checkpoint(checkpoint, tmp, storage_options)
-        os.replace(tmp, path)
+        write_atomic(path, lambda handle: torch.save(checkpoint, handle))

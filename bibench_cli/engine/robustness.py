@@ -1,8 +1,10 @@
 """Corruption-robustness evaluation (paper section 3.1 ③, eq. 4-5) of a trained model.
 
-The official CIFAR-10-C release is used when the task is CIFAR-10 and the release is found
-under ``<data.root>/CIFAR-10-C``; otherwise the 19 corruptions are generated from the task's
-own test set with a fixed seed, so every model of a comparison sees the same images. The
+A task with a published corruption release (CIFAR-10's ``CIFAR-10-C``, named by the task's
+``corruption_release``) uses it when it is found under ``data.root``; otherwise the 19
+corruptions are generated from the task's own test set with a fixed seed, so every model of
+a comparison sees the same images. Clean and corrupted accuracies come from one function at
+one precision, so a corruption that changes no prediction gives a gap of exactly 0. The
 result says which source was used (and which generated corruptions are procedural stand-ins).
 """
 
@@ -14,31 +16,33 @@ from typing import Any
 
 import numpy as np
 import torch
+from omegaconf import OmegaConf
 
 from bibench_cli.data.cifar10c import check_root, load_cifar10c
 from bibench_cli.data.corruptions import CORRUPTIONS, PROCEDURAL, SEVERITIES, corrupt
 from bibench_cli.errors import BibenchError
+from bibench_cli.runs.record import MODEL_FILE, RunRecord, read_record, write_record
 
-CIFAR10C_DIR = "CIFAR-10-C"
-SOURCES = ("auto", "cifar10c", "generated")
+SOURCES = ("auto", "cifar10c", "generated")  # cifar10c: the task's published release
 CHUNK = 1000
 
 
-def choose_source(task: str, data_root: str | Path, requested: str = "auto") -> Path | None:
-    """The CIFAR-10-C folder to read, or None to generate the corruptions."""
+def choose_source(release_dir: str, data_root: str | Path, requested: str = "auto") -> Path | None:
+    """The release folder to read (``release_dir`` under ``data_root``; "" when the task has
+    none), or None to generate the corruptions."""
     if requested not in SOURCES:
         raise BibenchError(
             f"unknown corruption source {requested!r}; available: {', '.join(SOURCES)}"
         )
-    release = Path(data_root) / CIFAR10C_DIR
     if requested == "generated":
         return None
+    release = Path(data_root) / release_dir if release_dir else None
     if requested == "cifar10c":
-        if task != "cifar10":
-            raise BibenchError(f"the CIFAR-10-C release only fits task cifar10, not {task!r}")
+        if release is None:
+            raise BibenchError("this task has no published corruption release; use generated")
         check_root(release)  # one-line DatasetNotFoundError naming what is missing
         return release
-    return release if task == "cifar10" and (release / "labels.npy").is_file() else None
+    return release if release is not None and (release / "labels.npy").is_file() else None
 
 
 @torch.no_grad()
@@ -72,7 +76,7 @@ def _generated(images: np.ndarray, name: str, severity: int, seed: int) -> np.nd
 def evaluate_corruptions(
     model: torch.nn.Module,
     datamodule,
-    task: str,
+    release_dir: str,
     data_root: str | Path,
     *,
     source: str = "auto",
@@ -87,7 +91,7 @@ def evaluate_corruptions(
         raise BibenchError(
             f"unknown corruption(s) {', '.join(unknown)}; available: {', '.join(CORRUPTIONS)}"
         )
-    release = choose_source(task, data_root, source)
+    release = choose_source(release_dir, data_root, source)
     was_training = model.training
     model.eval()
     try:
@@ -112,3 +116,33 @@ def evaluate_corruptions(
         "clean": clean,
         "results": results,
     }
+
+
+def add_corruptions(
+    run_dir: Path, *, source: str = "auto", data_root: str | None = None, seed: int = 0
+) -> RunRecord:
+    """Evaluate a finished run on the corruptions and add the results to its record.
+
+    The run is rebuilt from its saved ``config.yaml``, binarized as it was trained and loaded
+    from its ``model.pt``; only then is its record re-read and rewritten atomically with the
+    new ``corruption`` field, so every other field is kept and a killed evaluation leaves the
+    record exactly as it was.
+    """
+    from bibench_cli.engine.build import datamodule_for, model_for
+    from bibench_cli.models.pretrained import read_state_dict
+    from bibench_cli.tasks import get_task
+
+    cfg = OmegaConf.load(run_dir / "config.yaml")
+    if data_root is not None:
+        cfg.data.root = data_root
+    spec = get_task(cfg.task.name)
+    datamodule = datamodule_for(cfg, spec)
+    built = model_for(cfg, datamodule, spec)
+    built.model.load_state_dict(read_state_dict(run_dir / MODEL_FILE), strict=True)
+    result = evaluate_corruptions(
+        built.model, datamodule, spec.corruption_release, cfg.data.root, source=source, seed=seed
+    )
+    record = read_record(run_dir)  # the latest version, whatever changed meanwhile
+    record.corruption = result
+    write_record(record, run_dir)
+    return record

@@ -20,15 +20,17 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from bibench_cli.engine.identity import run_dir_for
-from bibench_cli.engine.record import (
+from bibench_cli.errors import BibenchError, item_list
+from bibench_cli.models import IncompatibleError
+from bibench_cli.runs.identity import run_dir_for
+from bibench_cli.runs.record import (
+    FAILED,
     FINISHED,
     RESULT_FILE,
     RunRecord,
     settled,
     try_read_record,
 )
-from bibench_cli.errors import BibenchError
 
 POLL_SECONDS = 2.0
 
@@ -42,6 +44,7 @@ class Plan:
     retry_failed: list[bool]
     dropped: list[str] = field(default_factory=list)
     already_done: set[int] = field(default_factory=set)
+    failed_before: int = 0  # settled points whose earlier run failed (not retried)
     started_at: str = ""
 
 
@@ -55,6 +58,10 @@ class Outcome:
         return 1 if self.failures else 0
 
 
+class LauncherError(BibenchError):
+    """The Hydra launcher could not start or run the jobs."""
+
+
 last_outcome: Outcome | None = None
 rejected: BibenchError | None = None
 
@@ -66,15 +73,12 @@ def reject(error: BibenchError) -> None:
     print(f"bibench sweep: error: {error}", file=sys.stderr, flush=True)
 
 
-def invalid_reason(cfg: DictConfig) -> str | None:
-    """Why ``cfg`` cannot run (unknown algorithm, architecture that cannot take the task)."""
-    from bibench_cli.engine.validate import check_runnable
-
-    try:
-        check_runnable(cfg)
-    except BibenchError as exc:
-        return str(exc)
-    return None
+def _grouped(invalid: list[tuple[str, str]]) -> str:
+    """``reason [points]; ...``: each distinct reason once, with the points it applies to."""
+    by_reason: dict[str, list[str]] = {}
+    for point, reason in invalid:
+        by_reason.setdefault(reason, []).append(point)
+    return "; ".join(f"{reason} [{item_list(points, 3)}]" for reason, points in by_reason.items())
 
 
 def _read(run_dir: Path) -> RunRecord | None:
@@ -87,26 +91,39 @@ def plan(
     *,
     skip_incompatible: bool = False,
 ) -> Plan:
-    """Compose and check every point; raise one error naming all invalid ones."""
-    kept, run_dirs, retry, invalid = [], [], [], []
+    """Compose and check every point (its dataset included); raise one error naming each
+    distinct reason once. With ``skip_incompatible``, points whose architecture cannot take
+    the task's input are dropped instead (an "every valid combination" experiment)."""
+    from bibench_cli.commands.compose import hydra_errors
+    from bibench_cli.engine.validate import check_runnable
+
+    kept, run_dirs, retry, invalid, dropped = [], [], [], [], []
     for point in points:
-        cfg = compose(list(point))
-        reason = invalid_reason(cfg)
-        if reason is not None:
-            invalid.append(f"[{' '.join(point)}]: {reason}")
+        shown = " ".join(point)
+        try:
+            with hydra_errors():
+                cfg = compose(list(point))
+            check_runnable(cfg)
+        except IncompatibleError as exc:
+            (dropped if skip_incompatible else invalid).append((shown, str(exc)))
+            continue
+        except BibenchError as exc:
+            invalid.append((shown, str(exc)))
             continue
         kept.append(list(point))
         run_dirs.append(run_dir_for(cfg))
         retry.append(bool(cfg.retry_failed))
-    if invalid and not skip_incompatible:
+    if invalid:
         raise BibenchError(
-            f"{len(invalid)} of {len(points)} grid points are invalid; nothing was run: "
-            + "; ".join(invalid)
+            f"{len(invalid)} of {len(points)} grid points cannot run; nothing was run: "
+            + _grouped(invalid)
         )
-    result = Plan(kept, run_dirs, retry, dropped=invalid)
-    result.already_done = {
-        i for i, (d, r) in enumerate(zip(run_dirs, retry, strict=True)) if settled(_read(d), r)
-    }
+    result = Plan(kept, run_dirs, retry, dropped=[f"[{p}]: {r}" for p, r in dropped])
+    for index, (run_dir, retry_failed) in enumerate(zip(run_dirs, retry, strict=True)):
+        record = _read(run_dir)
+        if settled(record, retry_failed):
+            result.already_done.add(index)
+            result.failed_before += record.status in FAILED
     result.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     return result
 
@@ -200,17 +217,22 @@ def execute(plan_: Plan, launch: Callable[[], Any]) -> Any:
     """Launch the planned jobs with progress reporting, then print and keep the summary."""
     global last_outcome
     progress = Progress(plan_)
-    print(
-        f"[sweep] {len(plan_.points)} jobs, {len(plan_.already_done)} already done",
-        file=sys.stderr,
-        flush=True,
-    )
+    line = f"[sweep] {len(plan_.points)} jobs, {len(plan_.already_done)} already done"
+    if plan_.failed_before:
+        line += (
+            f" ({plan_.failed_before} of them failed before and are skipped; "
+            "retry_failed=true retries them)"
+        )
+    print(line, file=sys.stderr, flush=True)
     progress.start()
     try:
         returns = launch()
+    except Exception as exc:  # the launcher itself failed (e.g. no SLURM): one line
+        raise LauncherError(f"the launcher failed: {type(exc).__name__}: {exc}") from None
     finally:
         progress.stop.set()
         progress.join()
+        print(progress.line(), file=sys.stderr, flush=True)  # the final N/N line
         last_outcome = summarise(plan_)
         print_summary(last_outcome, plan_.dropped)
     return returns

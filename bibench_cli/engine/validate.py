@@ -1,32 +1,139 @@
-"""Checks that a composed config can run at all, done before any data is read or job started."""
+"""Checks that a composed config can run at all, before any data is read or job started.
+
+Everything here is bad input, reported as one line (a ``BibenchError``): unknown keys the
+schema does not have (``+task.epoch=3``), values out of range, unknown names, a task option
+the datamodule does not take, an architecture that cannot take the task's input, a keep
+pattern that matches no layer, a missing dataset or checkpoint, a logger whose package is
+not installed. A sweep calls :func:`check_runnable` on every grid point while planning, so
+the expensive parts (building a model to list its layers, looking for a dataset) are cached.
+"""
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
+import json
+from functools import lru_cache
+from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from bibench_cli.binarize import get_algorithm
-from bibench_cli.data import task_info
+from bibench_cli.binarize.converter import candidate_layers, check_patterns
+from bibench_cli.config import BibenchConfig
+from bibench_cli.engine.build import datamodule_for, plain, policy_for
 from bibench_cli.errors import BibenchError
-from bibench_cli.models import check_compatible
+from bibench_cli.models import build_model, check_compatible, check_params, get_architecture
+from bibench_cli.tasks import CORRUPTIONS, get_task
 
 LOGGER_PACKAGES = {"tensorboard": "tensorboard", "mlflow": "mlflow"}
+FREE_NODES = {"task.data", "arch.params", "hydra"}  # checked by their consumer, not the schema
+MAX_SEED = 2**32
 
 
-def check_runnable(cfg: DictConfig) -> None:
-    """Raise a one-line BibenchError for an unknown algorithm, an architecture that cannot
-    take the task's input (named, with what is compatible) or a logger that is not installed."""
-    get_algorithm(cfg.algo.name)
+class ConfigError(BibenchError, ValueError):
+    """A config key the schema does not have, or a value out of its range."""
+
+
+def _schema() -> DictConfig:
+    return OmegaConf.structured(BibenchConfig)
+
+
+def unknown_keys(cfg: DictConfig, schema: DictConfig, prefix: str = "") -> list[str]:
+    """Dotted keys of ``cfg`` that the schema lacks (Hydra's ``+key=`` bypasses the schema),
+    each with the closest known key."""
+    found = []
+    known_keys = [str(k) for k in schema]  # ``key in schema`` is False for a MISSING value
+    for key in cfg:
+        path = f"{prefix}{key}"
+        if path in FREE_NODES:
+            continue
+        if key not in known_keys:
+            close = difflib.get_close_matches(str(key), known_keys, n=1)
+            hint = f" (did you mean {prefix}{close[0]}?)" if close else ""
+            found.append(f"{path}{hint}")
+            continue
+        value, known = cfg._get_node(key), schema._get_node(key)
+        if isinstance(value, DictConfig) and isinstance(known, DictConfig) and len(known):
+            found += unknown_keys(value, known, f"{path}.")
+    return found
+
+
+def check_ranges(cfg: DictConfig) -> None:
+    """Values a run cannot take, named with the range they must lie in."""
+    problems = []
+    for key, value in (
+        ("task.epochs", cfg.task.epochs),
+        ("trainer.max_epochs", cfg.trainer.max_epochs),
+        ("task.batch_size", cfg.task.batch_size),
+    ):
+        if value < 1:
+            problems.append(f"{key}={value} (must be >= 1)")
+    for key in ("max_steps", "threads"):
+        value = cfg.trainer.get(key)
+        if value is not None and value < 1:
+            problems.append(f"trainer.{key}={value} (must be >= 1, or null)")
+    if not cfg.optim.lr_scale > 0:
+        problems.append(f"optim.lr_scale={cfg.optim.lr_scale} (must be > 0)")
+    if cfg.optim.lr is not None and not cfg.optim.lr > 0:
+        problems.append(f"optim.lr={cfg.optim.lr} (must be > 0)")
+    if not 0 <= cfg.seed < MAX_SEED:
+        problems.append(f"seed={cfg.seed} (must be in 0..{MAX_SEED - 1})")
+    val_size = cfg.task.data.get("val_size")
+    if val_size is not None and val_size < 0:
+        problems.append(f"task.data.val_size={val_size} (must be >= 0)")
+    if problems:
+        raise ConfigError(f"out of range: {'; '.join(problems)}")
+
+
+@lru_cache(maxsize=64)
+def _layer_names(arch: str, shape_key: str) -> tuple[str, ...]:
+    """Conv/linear layer names of an architecture built for one task shape (cached: a sweep
+    checks the same model for many grid points)."""
+    task, data, params = json.loads(shape_key)
+    model = build_model(arch, get_task(task).shape(data, None), **params)
+    return tuple(name for name, _ in candidate_layers(model))
+
+
+@lru_cache(maxsize=64)
+def _check_data(task: str, key: str) -> None:
+    """The dataset is present (cached per task, data options and root)."""
+    cfg = OmegaConf.create(json.loads(key))
+    datamodule_for(cfg, get_task(task), setup=False).check_data()
+
+
+def _check_file(key: str, path: str | None) -> None:
+    if path and not Path(path).expanduser().exists():
+        raise ConfigError(f"{key}={path} does not exist")
+
+
+def check_runnable(cfg: DictConfig, *, data: bool = True) -> None:
+    """Raise a one-line BibenchError for anything that keeps ``cfg`` from running (see the
+    module docstring); ``data=False`` skips looking for the dataset."""
+    unknown = unknown_keys(cfg, _schema())
+    if unknown:
+        raise ConfigError(f"unknown config key(s): {', '.join(unknown)}")
+    check_ranges(cfg)
+    algorithm = get_algorithm(cfg.algo.name)
     package = LOGGER_PACKAGES.get(cfg.logger.name)
     if package is not None and importlib.util.find_spec(package) is None:
         raise BibenchError(
             f"logger={cfg.logger.name} needs the {package} package: pip install {package}"
         )
-    info = task_info(cfg.task.name)
-    check_compatible(
-        cfg.arch.name,
-        in_channels=info.in_channels,
-        image_size=cfg.task.image_size or info.image_size,
-        input_kind=info.input_kind,
-    )
+    spec = get_task(cfg.task.name)
+    task_data = plain(cfg.task.data)
+    spec.check_options(cfg.task.subtask, task_data)
+    if cfg.eval.corruptions and CORRUPTIONS not in spec.capabilities:
+        raise BibenchError(f"eval.corruptions=true: task {spec.name!r} has no corruption benchmark")
+    arch = get_architecture(cfg.arch.name)
+    params = plain(cfg.arch.params)
+    check_params(cfg.arch.name, params)
+    check_compatible(cfg.arch.name, spec.shape(task_data, None).input)
+    if algorithm.layers:
+        shape_key = json.dumps([spec.name, task_data, params], sort_keys=True, default=str)
+        check_patterns(policy_for(cfg, arch), list(_layer_names(cfg.arch.name, shape_key)))
+    _check_file("init.checkpoint", cfg.init.checkpoint)
+    _check_file("arch.checkpoint", cfg.arch.checkpoint)
+    if data:
+        subset = {"task": OmegaConf.to_container(cfg.task), "data": dict(cfg.data), "seed": 0}
+        _check_data(spec.name, json.dumps(subset, sort_keys=True, default=str))

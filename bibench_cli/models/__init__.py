@@ -1,66 +1,70 @@
-"""Full-precision architectures, looked up by name (timm style).
+"""Full-precision architectures, looked up by name (timm style), each declaring itself.
 
-``build_model("resnet20", num_classes=10, in_channels=3, image_size=32)`` returns a plain
-``nn.Module`` whose convs/linears and ``nn.ReLU`` modules a binarizer can swap in place;
-the stem conv is ``conv1`` and the classifier ``fc`` in every architecture.
+An :class:`ArchSpec` holds the builder (``build(input, **outputs, **params)``: the task's
+input spec, its head sizes and the architecture's own options from ``arch.params``), the
+inputs it accepts, which layers stay full precision in binarized runs (``keep`` patterns
+with the reason; None falls back to the first and last conv/linear), the activation that
+replaces ReLU in binarized runs, and how a pretrained start is loaded from a local file.
+Descriptions and families live in ``conf/arch/*.yaml`` (``bibench list`` reads them there).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from torch import nn
 
 from bibench_cli.models.errors import IncompatibleError, UnknownArchitectureError
-from bibench_cli.models.inputs import ImageInputSpec
-from bibench_cli.models.resnet import (
-    RESNET18_INPUT,
-    RESNET20_INPUT,
-    RESNET34_INPUT,
-    resnet18,
-    resnet20,
-    resnet34,
-)
-from bibench_cli.models.vgg_small import VGGSMALL_INPUT, vggsmall
+from bibench_cli.models.inputs import ImageSizes, InputConstraint, InputSpec, TaskShape
+from bibench_cli.models.pretrained import load_state_dict_file
+from bibench_cli.models.resnet import KEEP as RESNET_KEEP
+from bibench_cli.models.resnet import resnet18, resnet20, resnet34
+from bibench_cli.models.vgg_small import KEEP as VGGSMALL_KEEP
+from bibench_cli.models.vgg_small import VGGSMALL_INPUTS, vggsmall
 
 __all__ = [
+    "ArchSpec",
     "IncompatibleError",
     "UnknownArchitectureError",
-    "architecture_family",
     "build_model",
     "check_compatible",
+    "get_architecture",
     "list_architectures",
 ]
 
 
 @dataclass(frozen=True)
 class ArchSpec:
-    """A registered architecture: its builder, what it accepts and a one-line description."""
+    """A registered architecture (see the module docstring)."""
 
     build: Callable[..., nn.Module]
-    inputs: ImageInputSpec
-    family: str
-    description: str
+    accepts: InputConstraint
+    keep: Mapping[str, str] | None = None  # fnmatch pattern -> why it stays full precision
+    activation: str = "hardtanh"  # what replaces nn.ReLU in binarized runs (paper section 4)
+    heads: tuple[str, ...] = ()  # layers a pretrained start may leave fresh (other classes)
+    load_pretrained: Callable[[nn.Module, Path, tuple[str, ...]], str] = field(
+        default=load_state_dict_file
+    )
+
+    def options(self) -> list[str]:
+        """The builder's own keyword options (what ``arch.params`` may set)."""
+        parameters = inspect.signature(self.build).parameters.values()
+        return [p.name for p in parameters if p.kind is p.KEYWORD_ONLY and p.default is not p.empty]
 
 
+_IMAGE_CLASSIFIER = {"heads": ("fc",)}
 _REGISTRY: dict[str, ArchSpec] = {
-    "resnet20": ArchSpec(
-        resnet20, RESNET20_INPUT, "cnn", "ResNet-20 for CIFAR: 3 stages 16/32/64, 0.27M params"
-    ),
-    "resnet18": ArchSpec(
-        resnet18, RESNET18_INPUT, "cnn", "ResNet-18 (torchvision layout), CIFAR stem <= 64 px"
-    ),
-    "resnet34": ArchSpec(
-        resnet34, RESNET34_INPUT, "cnn", "ResNet-34 (torchvision layout), CIFAR stem <= 64 px"
-    ),
-    "vggsmall": ArchSpec(
-        vggsmall, VGGSMALL_INPUT, "cnn", "VGG-Small (LQ-Nets): 6 convs 128-512, 4.66M params"
-    ),
+    "resnet20": ArchSpec(resnet20, ImageSizes(), RESNET_KEEP, **_IMAGE_CLASSIFIER),
+    "resnet18": ArchSpec(resnet18, ImageSizes(), RESNET_KEEP, **_IMAGE_CLASSIFIER),
+    "resnet34": ArchSpec(resnet34, ImageSizes(), RESNET_KEEP, **_IMAGE_CLASSIFIER),
+    "vggsmall": ArchSpec(vggsmall, VGGSMALL_INPUTS, VGGSMALL_KEEP, **_IMAGE_CLASSIFIER),
 }
 
 
-def _spec(name: str) -> ArchSpec:
+def get_architecture(name: str) -> ArchSpec:
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -68,26 +72,29 @@ def _spec(name: str) -> ArchSpec:
         raise UnknownArchitectureError(f"unknown architecture {name!r}; known: {known}") from None
 
 
-def list_architectures() -> dict[str, str]:
-    """Registered names, each with a one-line description."""
-    return {name: spec.description for name, spec in _REGISTRY.items()}
+def list_architectures() -> list[str]:
+    """Registered names, sorted."""
+    return sorted(_REGISTRY)
 
 
-def architecture_family(name: str) -> str:
-    """The architecture family the paper's architecture track groups by ("cnn", ...)."""
-    return _spec(name).family
-
-
-def check_compatible(
-    name: str, *, in_channels: int, image_size: int, input_kind: str = "image"
-) -> None:
+def check_compatible(name: str, spec: InputSpec) -> None:
     """Raise a one-line :class:`IncompatibleError` if ``name`` cannot take this input."""
-    _spec(name).inputs.check(in_channels=in_channels, image_size=image_size, input_kind=input_kind)
+    get_architecture(name).accepts.check(name, spec)
 
 
-def build_model(name: str, *, num_classes: int, in_channels: int, image_size: int) -> nn.Module:
-    """Build a freshly initialised full-precision ``name`` for the given task shape."""
-    spec = _spec(name)
-    if num_classes < 1:
-        raise ValueError(f"num_classes must be >= 1 to build {name!r}, got {num_classes}")
-    return spec.build(num_classes=num_classes, in_channels=in_channels, image_size=image_size)
+def check_params(name: str, params: Mapping[str, object]) -> None:
+    """Raise a one-line error for an ``arch.params`` key the builder does not take."""
+    options = get_architecture(name).options()
+    unknown = sorted(set(params) - set(options))
+    if unknown:
+        raise IncompatibleError(
+            f"unknown arch.params {', '.join(unknown)} for {name!r}; "
+            f"accepted: {', '.join(options) or 'none'}"
+        )
+
+
+def build_model(name: str, shape: TaskShape, **params: object) -> nn.Module:
+    """A freshly initialised full-precision ``name`` for the task's input and heads."""
+    check_compatible(name, shape.input)
+    check_params(name, params)
+    return get_architecture(name).build(shape.input, **shape.outputs, **params)

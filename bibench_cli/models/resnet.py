@@ -16,13 +16,11 @@ import torch
 from torch import nn
 
 from bibench_cli.models.basic_block import BasicBlock
-from bibench_cli.models.inputs import ImageInputSpec
+from bibench_cli.models.inputs import ImageInput
 
 SMALL_STEM_MAX_SIZE = 64  # images up to this side get the CIFAR stem
-
-RESNET20_INPUT = ImageInputSpec("resnet20")
-RESNET18_INPUT = ImageInputSpec("resnet18")
-RESNET34_INPUT = ImageInputSpec("resnet34")
+# Full precision in binarized runs (paper A.6): the stem conv and the classifier.
+KEEP = {"conv1": "stem", "fc": "classifier"}
 
 
 class ResNet(nn.Module):
@@ -75,37 +73,34 @@ def _init_weights(model: nn.Module) -> None:
             nn.init.zeros_(module.bias)
 
 
-def resnet20(*, num_classes: int, in_channels: int, image_size: int) -> ResNet:
+def resnet20(input: ImageInput, *, num_classes: int) -> ResNet:
     """ResNet-20 for CIFAR (He et al. 2016, sec. 4.2): 3 stages of 3 blocks, 16/32/64 wide."""
-    RESNET20_INPUT.check(in_channels=in_channels, image_size=image_size)
     return ResNet(
         widths=(16, 32, 64),
         depths=(3, 3, 3),
         num_classes=num_classes,
-        in_channels=in_channels,
+        in_channels=input.channels,
         small_stem=True,
     )
 
 
-def resnet18(*, num_classes: int, in_channels: int, image_size: int) -> ResNet:
+def resnet18(input: ImageInput, *, num_classes: int) -> ResNet:
     """ResNet-18: 4 stages of 2 blocks, 64..512 wide; stem chosen from ``image_size``."""
-    RESNET18_INPUT.check(in_channels=in_channels, image_size=image_size)
     return ResNet(
         widths=(64, 128, 256, 512),
         depths=(2, 2, 2, 2),
         num_classes=num_classes,
-        in_channels=in_channels,
-        small_stem=image_size <= SMALL_STEM_MAX_SIZE,
+        in_channels=input.channels,
+        small_stem=input.size <= SMALL_STEM_MAX_SIZE,
     )
 
 
-def resnet34(*, num_classes: int, in_channels: int, image_size: int) -> ResNet:
+def resnet34(input: ImageInput, *, num_classes: int) -> ResNet:
     """ResNet-34: stages of 3/4/6/3 blocks, 64..512 wide; stem chosen from ``image_size``."""
-    RESNET34_INPUT.check(in_channels=in_channels, image_size=image_size)
     return ResNet(
         widths=(64, 128, 256, 512),
         depths=(3, 4, 6, 3),
         num_classes=num_classes,
-        in_channels=in_channels,
-        small_stem=image_size <= SMALL_STEM_MAX_SIZE,
+        in_channels=input.channels,
+        small_stem=input.size <= SMALL_STEM_MAX_SIZE,
     )

@@ -11,11 +11,11 @@ from collections import OrderedDict
 
 from torch import nn
 
-from bibench_cli.models.inputs import ImageInputSpec
+from bibench_cli.models.inputs import ImageInput, ImageSizes
 
 WIDTHS = (128, 128, 256, 256, 512, 512)
-VGGSMALL_INPUT = ImageInputSpec(
-    "vggsmall",
+KEEP = {"conv1": "stem", "fc": "classifier"}
+VGGSMALL_INPUTS = ImageSizes(
     min_size=8,
     max_size=64,
     multiple=8,
@@ -27,7 +27,6 @@ class VGGSmall(nn.Sequential):
     """Layers named conv1..6, bn1..6, relu1..6, pool1..3, flatten, fc, in forward order."""
 
     def __init__(self, *, num_classes: int, in_channels: int, image_size: int) -> None:
-        VGGSMALL_INPUT.check(in_channels=in_channels, image_size=image_size)
         layers: OrderedDict[str, nn.Module] = OrderedDict()
         in_planes = in_channels
         for index, width in enumerate(WIDTHS, start=1):
@@ -45,6 +44,7 @@ class VGGSmall(nn.Sequential):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
 
 
-def vggsmall(*, num_classes: int, in_channels: int, image_size: int) -> VGGSmall:
-    """Build VGG-Small for ``in_channels``×``image_size``² images."""
-    return VGGSmall(num_classes=num_classes, in_channels=in_channels, image_size=image_size)
+def vggsmall(input: ImageInput, *, num_classes: int) -> VGGSmall:
+    """Build VGG-Small for ``input``'s channels and side."""
+    VGGSMALL_INPUTS.check("vggsmall", input)
+    return VGGSmall(num_classes=num_classes, in_channels=input.channels, image_size=input.size)

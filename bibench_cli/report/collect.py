@@ -9,6 +9,7 @@ rows are built as tuples into one frame: ten thousand records load in about a se
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import math
@@ -24,17 +25,24 @@ from typing import Any
 import pandas as pd
 
 from bibench_cli.catalog import arch_family
-from bibench_cli.engine.record import RESULT_FILE, RunRecord
+from bibench_cli.runs.finder import find_files
+from bibench_cli.runs.record import RESULT_FILE, RunRecord
 from bibench_cli.tracks.common import COLUMNS, COMPLETED, NUMBER_COLUMNS, empty_frame
 
 CSV_REQUIRED = ("algo", "arch", "task", "value")
 CSV_COLUMNS = (
     "experiment", "algo", "arch", "task", "subtask", "corruption", "severity", "optimizer",
-    "lr", "scheduler", "seed", "value", "train_time_s", "family",
+    "lr", "scheduler", "seed", "value", "train_time_s", "family", "metric", "epochs",
+    "batch_size", "clean_value", "lr_scale",
 )  # fmt: skip
 # Whole-run quantities: on the clean row only, so a corruption row never double-counts them.
-RUN_COSTS = ("train_time_s", "r_c", "r_s", "infer_time_s", "infer_storage_mb", "infer_device")
+RUN_COSTS = ("train_time_s", "r_c", "r_s", "infer_speedup", "infer_compression", "infer_device")
 RECORD_REQUIRED = ("experiment", "algo", "arch", "task", "status")
+# Identity columns of rows without run ids (results CSVs, hand-made records): a run is these
+# plus the seed; FP32 pairs by the same task, subtask, arch, epochs and batch size.
+DERIVED_RUN = ("task", "subtask", "arch", "algo", "optimizer", "lr", "scheduler", "epochs",
+               "batch_size", "debug")  # fmt: skip
+DERIVED_PAIR = ("task", "subtask", "arch", "epochs", "batch_size", "debug")
 CSV_STATUS = "csv"  # how CSV rows are counted in the summary (they are completed evaluations)
 
 Row = tuple[Any, ...]
@@ -98,6 +106,24 @@ def _family(arch: str) -> str:
     return arch_family(arch) or ""
 
 
+def _digest(fields: dict[str, Any], names: tuple[str, ...]) -> str:
+    blob = json.dumps([str(fields.get(name) or "") for name in names])
+    return "c" + hashlib.sha256(blob.encode()).hexdigest()[:9]
+
+
+def with_derived_ids(fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` with run, recipe and pair ids derived from its identity columns, where
+    the source wrote none (see DERIVED_RUN)."""
+    if fields.get("run_id"):
+        return fields
+    return {
+        **fields,
+        "recipe_id": _digest(fields, DERIVED_RUN),
+        "run_id": _digest(fields, (*DERIVED_RUN, "seed")),
+        "pair_id": _digest(fields, DERIVED_PAIR),
+    }
+
+
 def _row(source: str, fields: dict[str, Any]) -> Row:
     """A frame row from named fields (numbers as floats, text as str, absent ones empty)."""
     return tuple(
@@ -111,33 +137,46 @@ def _row(source: str, fields: dict[str, Any]) -> Row:
 
 
 def record_rows(data: Any, source: str) -> list[Row]:
-    """Rows of one record: its clean evaluation, then one per corruption result."""
+    """Rows of one record: its clean evaluation (or one per subtask result of a run that
+    reports several, e.g. ShapeNet's categories), then one per corruption result."""
     record = RunRecord.from_dict(data)  # validates the object shape and the status
     missing = [name for name in RECORD_REQUIRED if name not in data]
     if missing:
         raise ValueError(f"missing fields {', '.join(missing)}")
     if record.status == COMPLETED and math.isnan(_number(record.primary, "primary")):
         raise ValueError("completed record without a primary metric")
-    inference = record.inference if isinstance(record.inference, dict) else {}
-    base = {
-        **data,
-        "family": record.family or _family(record.arch),
-        "value": record.primary,
-        "corruption": "",
-        "severity": "",
-        "infer_time_s": inference.get("time_s"),
-        "infer_storage_mb": inference.get("storage_mb"),
-        "infer_device": inference.get("device"),
-    }
-    rows = [_row(source, base)]
-    corruption = record.corruption or {}
-    results = corruption.get("results", {}) if isinstance(corruption, dict) else None
+    if not all(isinstance(x, dict) for x in (record.subtasks, record.corruption, record.inference)):
+        raise TypeError("subtasks, corruption and inference must be objects")
+    base = with_derived_ids(
+        {
+            **data,
+            "family": record.family or _family(record.arch),
+            "value": record.primary,
+            "debug": float(bool(record.debug)),
+            "corruption": "",
+            "severity": "",
+        }
+    )
+    subtasks = record.subtasks.items() if record.subtasks else [(record.subtask, record.primary)]
+    rows = [
+        _row(source, {**base, **(dict.fromkeys(RUN_COSTS) if i else {}), "subtask": name,
+                      "value": value})
+        for i, (name, value) in enumerate(subtasks)
+    ]  # fmt: skip
+    results = record.corruption.get("results", {})
     if not isinstance(results, dict):
         raise TypeError("corruption.results must be an object")
+    clean = record.corruption.get("clean")
     for key, accuracy in results.items():
         name, _, severity = str(key).partition("/")
         entry = {**base, **dict.fromkeys(RUN_COSTS), "corruption": name, "severity": severity}
-        rows.append(_row(source, {**entry, "value": accuracy}))
+        rows.append(_row(source, {**entry, "value": accuracy, "clean_value": clean}))
+    for where, measured in record.inference.items():  # {"<library>/<device>/<threads>": {...}}
+        if not isinstance(measured, dict):
+            raise TypeError(f"inference.{where} must be an object")
+        entry = {**base, **dict.fromkeys(RUN_COSTS), "value": None, "infer_device": where}
+        rows.append(_row(source, {**entry, "infer_speedup": measured.get("speedup"),
+                                  "infer_compression": measured.get("compression")}))  # fmt: skip
     return rows
 
 
@@ -163,13 +202,16 @@ def csv_rows(text: str, source: str) -> Iterator[Row | Skip]:
             seed = _number(fields.get("seed"), "seed")
             yield _row(
                 source,
-                {
-                    **fields,
-                    "experiment": fields.get("experiment") or "default",
-                    "family": family,
-                    "status": COMPLETED,
-                    "seed": 0.0 if math.isnan(seed) else seed,
-                },
+                with_derived_ids(
+                    {
+                        **fields,
+                        "experiment": fields.get("experiment") or "default",
+                        "family": family,
+                        "status": COMPLETED,
+                        "seed": 0.0 if math.isnan(seed) else seed,
+                        "debug": 0.0,
+                    }
+                ),
             )
         except ValueError as exc:
             yield Skip(where, "bad CSV row", str(exc))
@@ -182,23 +224,11 @@ def is_results_csv(header: Sequence[str]) -> bool:
 
 def find_inputs(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[Path], list[Skip]]:
     """Record files and CSVs below ``paths`` (each file once), and paths that do not exist."""
-    records: dict[Path, None] = {}
-    tables: dict[Path, None] = {}
-    missing = []
-    for path in map(Path, paths):
-        if path.is_file():
-            (tables if path.suffix == ".csv" else records)[path.resolve()] = None
-        elif path.is_dir():
-            # resolve the root once: files below it are then unique by their joined path
-            for folder, _, files in os.walk(path.resolve()):
-                for name in files:
-                    if name == RESULT_FILE:
-                        records[Path(folder, name)] = None
-                    elif name.endswith(".csv"):
-                        tables[Path(folder, name)] = None
-        else:
-            missing.append(Skip(str(path), "missing path", "no such file or directory"))
-    return list(records), list(tables), missing
+    found, missing = find_files(paths, lambda name: name == RESULT_FILE or name.endswith(".csv"))
+    records = [path for path in found if path.suffix != ".csv"]
+    tables = [path for path in found if path.suffix == ".csv"]
+    skipped = [Skip(str(path), "missing path", "no such file or directory") for path in missing]
+    return records, tables, skipped
 
 
 def _read_record(path: Path) -> list[Row] | Skip:

@@ -23,7 +23,7 @@ from bibench_cli.tracks.training import SETTINGS
 
 def _save(fig: plt.Figure, path: Path) -> Path:
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, bbox_inches="tight")  # rotated labels and colour-bar titles fit
     plt.close(fig)
     return path
 
@@ -66,6 +66,7 @@ def om_bars(track: TrackResult, path: Path) -> Path:
 def heatmap(track: TrackResult, path: Path) -> Path:
     """The track's rows (e.g. relative accuracy per task) x algorithms, missing cells blank."""
     table = track.values.drop(index=track.om_row)
+    table.index = [str(row).split(" (")[0] for row in table.index]  # the task, not its metrics
     fig, ax = plt.subplots(figsize=(1.5 + 0.9 * table.shape[1], 1 + 0.5 * table.shape[0]))
     image = ax.imshow(np.ma.masked_invalid(table.to_numpy(dtype=float)), cmap="RdYlGn")
     ax.set_xticks(range(table.shape[1]), [algo_name(a) for a in table.columns], rotation=45)
@@ -73,14 +74,21 @@ def heatmap(track: TrackResult, path: Path) -> Path:
     for (i, j), value in np.ndenumerate(table.to_numpy(dtype=float)):
         if not np.isnan(value):
             ax.text(j, i, f"{value:.1f}", ha="center", va="center", fontsize=8)
-    fig.colorbar(image, ax=ax, label=track.title)
+    fig.colorbar(image, ax=ax, label=f"{track.key} (%)")
+    ax.set_title(track.title, fontsize="small")
     return _save(fig, path)
 
 
 def write_plots(frame: pd.DataFrame, tracks: list[TrackResult], out: Path) -> list[Path]:
-    """Every figure there is data for, as PNGs in ``out``; returns their paths."""
+    """Every figure there is data for, as PNGs in ``out`` (one per experiment where the
+    report has several); returns their paths. ``frame``: the runs the tables used."""
     out.mkdir(parents=True, exist_ok=True)
+    several = len({track.experiment for track in tracks}) > 1
+
+    def name(stem: str, track: TrackResult) -> Path:
+        return out / (f"{stem}_{track.experiment}.png" if several else f"{stem}.png")
+
     written = [sensitivity_figure(frame, out / "sensitivity.png")]
-    written += [om_bars(track, out / f"om_{track.key}.png") for track in tracks]
-    written += [heatmap(t, out / "relative_accuracy.png") for t in tracks if t.key == "task"]
+    written += [om_bars(t, name(f"om_{t.key}", t)) for t in tracks if t.has_om]
+    written += [heatmap(t, name("relative_accuracy", t)) for t in tracks if t.key == "task"]
     return [path for path in written if path is not None]

@@ -1,2 +1,53 @@
-"""Learning tasks: one registered spec per task (datamodule, LightningModule kind, metrics,
-input spec, capabilities, demo-data writer)."""
+"""Learning tasks: one registered :class:`TaskSpec` per task (datamodule, LightningModule
+kind, metrics, input spec, capabilities, demo-data writer), looked up by name.
+
+A new task of an existing kind is an addition: its datamodule, its spec (in the module of its
+kind), its YAML, its demo writer and its tests. The engine never names a task.
+"""
+
+from __future__ import annotations
+
+from bibench_cli.errors import BibenchError
+from bibench_cli.tasks.images import TASKS as IMAGE_TASKS
+from bibench_cli.tasks.spec import CORRUPTIONS, DISTILL, Metric, TaskOptionError, TaskSpec
+
+__all__ = [
+    "CORRUPTIONS",
+    "DISTILL",
+    "Metric",
+    "TaskOptionError",
+    "TaskSpec",
+    "UnknownTaskError",
+    "get_task",
+    "list_tasks",
+    "register_task",
+]
+
+_REGISTRY: dict[str, TaskSpec] = {}
+
+
+class UnknownTaskError(BibenchError, ValueError):
+    """A task name that is not registered."""
+
+
+def register_task(spec: TaskSpec) -> TaskSpec:
+    if spec.name in _REGISTRY and _REGISTRY[spec.name] is not spec:
+        raise ValueError(f"task {spec.name!r} is already registered")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def get_task(name: str) -> TaskSpec:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownTaskError(f"unknown task {name!r}; known: {', '.join(_REGISTRY)}") from None
+
+
+def list_tasks() -> list[str]:
+    """Registered task names, in registration order."""
+    return list(_REGISTRY)
+
+
+for _spec in IMAGE_TASKS:
+    register_task(_spec)

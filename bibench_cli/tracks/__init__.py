@@ -11,15 +11,23 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from bibench_cli.tracks.accuracy import architecture, learning_task, relative_accuracy
+from bibench_cli.tracks.accuracy import (
+    architecture,
+    fp32_baselines,
+    learning_task,
+    relative_accuracy,
+)
+from bibench_cli.tracks.cells import experiment_order, usable
 from bibench_cli.tracks.common import COLUMNS, Footnote, TrackResult, quadratic_mean
 from bibench_cli.tracks.efficiency import complexity, inference
 from bibench_cli.tracks.robustness import robustness
 from bibench_cli.tracks.training import setting_accuracy, training
 
-# Table 2 (accuracy) then Table 3 (efficiency), in the paper's order.
-TRACKS: tuple[Callable[[pd.DataFrame], TrackResult | None], ...] = (
+# Table 2 (accuracy, with the FP32 values it divides by) then Table 3 (efficiency), in the
+# paper's order.
+TRACKS: tuple[Callable[[pd.DataFrame, str], TrackResult | None], ...] = (
     learning_task,
+    fp32_baselines,
     architecture,
     robustness,
     training,
@@ -28,9 +36,16 @@ TRACKS: tuple[Callable[[pd.DataFrame], TrackResult | None], ...] = (
 )
 
 
-def all_tracks(frame: pd.DataFrame) -> list[TrackResult]:
-    """Every track that has inputs in ``frame``, in the paper's order."""
-    return [result for track in TRACKS if (result := track(frame)) is not None]
+def all_tracks(
+    frame: pd.DataFrame, experiment: str | None = None, include_debug: bool = False
+) -> list[TrackResult]:
+    """Every track that has inputs in ``frame``, experiment by experiment (or only
+    ``experiment``), in the paper's order. Runs are selected as ``tracks.cells`` says."""
+    frame = usable(frame, include_debug)
+    names = [experiment] if experiment is not None else experiment_order(frame)
+    return [
+        result for name in names for track in TRACKS if (result := track(frame, name)) is not None
+    ]
 
 
 __all__ = [
@@ -39,6 +54,9 @@ __all__ = [
     "Footnote",
     "TrackResult",
     "all_tracks",
+    "usable",
+    "experiment_order",
+    "fp32_baselines",
     "architecture",
     "complexity",
     "inference",

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from bibench_cli.errors import item_list
+
 FP32 = "fp32"
 COMPLETED = "completed"
 SENSITIVITY = "sensitivity"  # the training-consumption track's experiment
@@ -38,18 +40,24 @@ TASK_NAMES = {
     "modelnet40": "ModelNet40",
     "shapenet": "ShapeNet",
     "glue": "GLUE",
-    "speechcom": "SpeechCom.",
+    "speechcommands": "SpeechCom.",
 }
 
-# One row per evaluation (a clean one, or one corruption at one severity) of one run.
+# One row per evaluation of one run: its own (or one per subtask result), one per corruption
+# at one severity, one per inference measurement (library/device/threads, no ``value``).
+# ``value`` is the run's primary metric (named by ``metric``); ``clean_value`` on a corruption
+# row is the clean accuracy from the same evaluation path.
 TEXT_COLUMNS = (
     "source", "experiment", "algo", "arch", "task", "subtask", "family", "optimizer",
-    "scheduler", "status", "corruption", "severity", "infer_device",
+    "scheduler", "status", "corruption", "severity", "infer_device", "metric", "run_id",
+    "recipe_id", "pair_id", "baseline_id", "finished_at",
 )  # fmt: skip
 NUMBER_COLUMNS = (
-    "lr", "seed", "value", "train_time_s", "r_c", "r_s", "infer_time_s", "infer_storage_mb",
+    "lr", "lr_scale", "seed", "epochs", "batch_size", "debug", "value", "clean_value",
+    "train_time_s", "r_c", "r_s", "infer_speedup", "infer_compression",
 )  # fmt: skip
 COLUMNS = TEXT_COLUMNS + NUMBER_COLUMNS
+RECIPE = ("optimizer", "lr", "scheduler", "epochs", "batch_size")  # how recipes read in notes
 
 
 @dataclass(frozen=True)
@@ -63,17 +71,26 @@ class Footnote:
 
 @dataclass(frozen=True)
 class TrackResult:
-    """One table: metric rows (the OM row last) x algorithm columns; NaN is a missing cell."""
+    """One table of one experiment: metric rows (the OM row last, when ``has_om``) x
+    algorithm columns; NaN is a missing cell. ``counts`` holds how many runs each cell pooled."""
 
     key: str
     title: str
     values: pd.DataFrame
     std: pd.DataFrame | None = None  # seed spread, same shape as ``values`` (accuracy tracks)
     footnotes: tuple[Footnote, ...] = ()
+    counts: pd.DataFrame | None = None  # runs pooled per cell, same shape as ``values``
+    experiment: str = "default"
+    has_om: bool = True
 
     @property
-    def om_row(self) -> str:
-        return str(self.values.index[-1])
+    def om_row(self) -> str | None:
+        return str(self.values.index[-1]) if self.has_om else None
+
+
+def is_clean(frame: pd.DataFrame) -> pd.Series:
+    """Rows of a run's own evaluation (not a corruption result, not an inference measurement)."""
+    return (frame["corruption"] == "") & (frame["infer_device"] == "")
 
 
 def empty_frame() -> pd.DataFrame:
@@ -114,34 +131,12 @@ def label(first: pd.Series, *rest: pd.Series, sep: str = "/") -> pd.Series:
     return out
 
 
-def item_list(items: Sequence[str], limit: int = 4) -> str:
-    """A short human list: the first few items, then how many more."""
-    items = sorted(items)
-    shown = ", ".join(items[:limit])
-    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
-
-
-def runs(frame: pd.DataFrame, *, sensitivity: bool, clean: bool = True) -> pd.DataFrame:
-    """Completed runs of one side of the experiment split (sensitivity vs the accuracy tracks)."""
-    keep = (frame["status"] == COMPLETED) & ((frame["experiment"] == SENSITIVITY) == sensitivity)
-    if clean:
-        keep &= frame["corruption"] == ""
-    return frame[keep]
-
-
 def cell_stats(frame: pd.DataFrame, keys: list[str], column: str = "value") -> pd.DataFrame:
     """Mean and sample std (0 for a single run) of ``column`` per cell: seeds averaged first."""
     grouped = frame.groupby(keys, sort=False)[column]
     stats = grouped.agg(["mean", "std"]).reset_index()
     stats["std"] = stats["std"].fillna(0.0)
     return stats
-
-
-def with_baseline(stats: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Binarized cells joined to the FP32 cell of the same ``keys`` (``fp_*``, NaN if none)."""
-    fp = stats[stats["algo"] == FP32]
-    fp = fp[keys + ["mean", "std"]].rename(columns={"mean": "fp_mean", "std": "fp_std"})
-    return stats[stats["algo"] != FP32].merge(fp, on=keys, how="left")
 
 
 def missing_baseline_notes(long: pd.DataFrame, what: str) -> list[Footnote]:
@@ -226,18 +221,27 @@ def build_track(
     keep_std: bool = False,
     notes: Sequence[Footnote] = (),
     algos: Iterable[str] = (),
+    experiment: str = "default",
 ) -> TrackResult:
     """Rows by :func:`mean_over`, the OM row by :func:`with_om`: the shape of every track.
-    Columns: the algorithms in ``long`` plus ``algos`` (those whose inputs were all left out)."""
+    Columns: the algorithms in ``long`` plus ``algos`` (those whose inputs were all left out).
+    ``long`` may carry ``n``, the runs behind each item, summed into the cell counts."""
     algos = algo_order([*long["algo"], *algos])
     values, std, row_notes = mean_over(long, rows, algos, items)
     table, om_notes = with_om(values, *om, fixed=fixed)
+    counts = None
+    if "n" in long:
+        present = long[long["value"].notna()]
+        counts = pivot(present.groupby(["row", "algo"], sort=False)["n"].sum(), rows, algos)
+        counts = counts.reindex(table.index)
     return TrackResult(
         key=key,
         title=title,
         values=table,
         std=std.reindex(table.index) if keep_std else None,
-        footnotes=tuple(notes) + tuple(row_notes) + tuple(om_notes),
+        footnotes=tuple(dict.fromkeys([*notes, *row_notes, *om_notes])),
+        counts=counts,
+        experiment=experiment,
     )
 
 

@@ -1,8 +1,10 @@
 """Theoretical-complexity and hardware-inference tracks (paper eq. 7-9), from what runs record.
 
-The complexity track averages the r_s / r_c each binarized run recorded (counted by
-``tracks.complexity``) over architectures; the inference track divides the FP32 model's
-measured time and storage by the binarized one's on the same (task, arch, device).
+The complexity track averages the r_s / r_c each binarized run of an experiment recorded
+(counted by ``binarize.summary``, eq. 7 in ``tracks.complexity``) over architectures; the
+inference track averages the measured speedup and storage ratios each binarized run recorded
+(its deployed model against its FP32 counterpart, timed side by side in one process) over
+(arch, task, library/device) cells.
 """
 
 from __future__ import annotations
@@ -10,78 +12,68 @@ from __future__ import annotations
 import pandas as pd
 
 from bibench_cli.tracks.common import (
-    COMPLETED,
     FP32,
+    SENSITIVITY,
     TrackResult,
     build_track,
     cell_stats,
+    is_clean,
     label,
-    missing_baseline_notes,
-    with_baseline,
 )
 
 ROWS = ["Speedup", "Compression"]
 
 
-def _evaluated(frame: pd.DataFrame) -> pd.DataFrame:
-    """Completed clean evaluations of every experiment: complexity does not depend on it."""
-    return frame[(frame["status"] == COMPLETED) & (frame["corruption"] == "")]
+def _binarized(frame: pd.DataFrame, experiment: str) -> pd.DataFrame:
+    if experiment == SENSITIVITY:
+        return frame.iloc[0:0]
+    return frame[(frame["experiment"] == experiment) & (frame["algo"] != FP32)]
 
 
-def complexity(frame: pd.DataFrame) -> TrackResult | None:
-    """Rows Speedup E(r_s) and Compression E(r_c) over architectures; OM_comp (eq. 8)."""
-    binary = _evaluated(frame)
-    binary = binary[binary["algo"] != FP32]
+def _track(
+    runs: pd.DataFrame, columns: tuple[str, str], item: list[str], key: str, title: str,
+    om: str, items: str, experiment: str,
+) -> TrackResult | None:  # fmt: skip
     parts = [
-        cell_stats(binary[binary[column].notna()], ["arch", "algo"], column).assign(row=row)
-        for row, column in zip(ROWS, ("r_s", "r_c"), strict=True)
+        cell_stats(runs[runs[column].notna()], [*item, "algo"], column).assign(row=row)
+        for row, column in zip(ROWS, columns, strict=True)
     ]
-    long = pd.concat(parts, ignore_index=True).rename(columns={"arch": "item", "mean": "value"})
-    if long.empty:
-        return None
-    return build_track(
-        "comp",
-        "Theoretical Complexity (x)",
-        long,
-        ROWS,
-        ("OM_comp", "ratios"),
-        "architectures",
-        fixed=True,
-    )
-
-
-def inference(frame: pd.DataFrame) -> TrackResult | None:
-    """Rows Speedup E(T_fp32 / T_bi) and Compression E(S_fp32 / S_bi) over (task, arch,
-    device) cells; OM_infer (eq. 9)."""
-    measured = _evaluated(frame)
-    cell = ["task", "arch", "infer_device"]
-    parts = []
-    for row, column in zip(ROWS, ("infer_time_s", "infer_storage_mb"), strict=True):
-        stats = cell_stats(measured[measured[column].notna()], cell + ["algo"], column)
-        stats = with_baseline(stats, cell)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "row": row,
-                    "item": label(
-                        label(stats["arch"], stats["task"]), stats["infer_device"], sep=" on "
-                    ),
-                    "algo": stats["algo"],
-                    "value": stats["fp_mean"] / stats["mean"],
-                    "std": 0.0,
-                }
-            )
-        )
     long = pd.concat(parts, ignore_index=True)
     if long.empty:
         return None
+    long["item"] = label(*(long[c] for c in item), sep=" ")
+    long = long.rename(columns={"mean": "value"})
     return build_track(
+        key, title, long, ROWS, (om, "ratios"), items, fixed=True, experiment=experiment
+    )
+
+
+def complexity(frame: pd.DataFrame, experiment: str) -> TrackResult | None:
+    """Rows Speedup E(r_s) and Compression E(r_c) over architectures; OM_comp (eq. 8)."""
+    runs = _binarized(frame, experiment)
+    return _track(
+        runs[is_clean(runs)].drop_duplicates("run_id"),  # one row per run: r_c is per run
+        ("r_s", "r_c"),
+        ["arch"],
+        "comp",
+        "Theoretical Complexity: FLOPs and size ratios FP32 / binarized, eq. 7 (x)",
+        "OM_comp",
+        "architectures",
+        experiment,
+    )
+
+
+def inference(frame: pd.DataFrame, experiment: str) -> TrackResult | None:
+    """Rows Speedup E(T_fp32 / T_bi) and Compression E(S_fp32 / S_bi) over (arch, task,
+    library/device) cells; OM_infer (eq. 9)."""
+    runs = _binarized(frame, experiment)
+    return _track(
+        runs[runs["infer_device"] != ""],  # one row per run and measurement
+        ("infer_speedup", "infer_compression"),
+        ["arch", "task", "infer_device"],
         "infer",
-        "Hardware Inference (x)",
-        long,
-        ROWS,
-        ("OM_infer", "ratios"),
+        "Hardware Inference: measured T_fp32 / T_bi and S_fp32 / S_bi, eq. 9 (x)",
+        "OM_infer",
         "(arch, task, device) cells",
-        fixed=True,
-        notes=missing_baseline_notes(long, "FP32 measurement"),
+        experiment,
     )

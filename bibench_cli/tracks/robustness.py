@@ -1,31 +1,31 @@
 """Corruption-robustness track (paper eq. 4-5): ratio of generalization gaps G_fp32 / G_bi.
 
-G = A_clean - A_corrupted per (arch, subtask, corruption, severity) entry, seeds averaged first.
+G = A_clean - A_corrupted per run and (corruption, severity) entry, with both accuracies from
+the one evaluation that produced the corrupted ones (the record's ``corruption.clean``), so a
+corruption that changes no prediction gives G = 0 exactly. Seeds of the cell's recipe are
+averaged, and the FP32 gap comes from the FP32 runs the cell started from (``tracks.cells``).
+
 Where G_bi <= 0 the binarized model lost no accuracy to that corruption and G_fp32 / G_bi is
 undefined (infinite or of flipped sign); such entries are left out of that algorithm's mean
-and named in a footnote rather than divided through or clipped.
+and named in a footnote rather than divided through or clipped. A negative ratio (the FP32
+model gained accuracy under the corruption, the binarized one lost some) counts as 0.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from bibench_cli.errors import item_list
+from bibench_cli.tracks.cells import CELL, ROW, accuracy_runs, with_baselines
 from bibench_cli.tracks.common import (
     Footnote,
     TrackResult,
     build_track,
-    cell_stats,
-    item_list,
     label,
     missing_baseline_notes,
-    runs,
     task_label,
     task_order,
-    with_baseline,
 )
-
-CELL = ["task", "subtask", "arch"]
-ENTRY = CELL + ["corruption", "severity"]
 
 
 def corruption_label(task: str) -> str:
@@ -33,30 +33,27 @@ def corruption_label(task: str) -> str:
     return f"{task_label(task)}-C"
 
 
-def gaps(frame: pd.DataFrame) -> pd.DataFrame:
-    """G per (entry, algo) from seed-averaged clean and corrupted accuracies, with the FP32
-    entry's gap as ``G_fp`` (NaN where FP32 lacks it)."""
-    evaluated = runs(frame, sensitivity=False, clean=False)
-    corrupted = evaluated[evaluated["corruption"] != ""]
-    clean = evaluated[(evaluated["corruption"] == "") & evaluated["task"].isin(corrupted["task"])]
-    clean_mean = cell_stats(clean, CELL + ["algo"])[CELL + ["algo", "mean"]]
-    entries = cell_stats(corrupted, ENTRY + ["algo"]).merge(
-        clean_mean, on=CELL + ["algo"], how="left", suffixes=("_corr", "_clean")
-    )
-    entries["mean"] = entries["mean_clean"] - entries["mean_corr"]
-    entries["std"] = 0.0
-    return with_baseline(entries[ENTRY + ["algo", "mean", "std"]], ENTRY).rename(
-        columns={"mean": "G_bi", "fp_mean": "G_fp"}
-    )
+def _gap(rows: pd.DataFrame) -> pd.DataFrame:
+    corrupted = rows[rows["corruption"] != ""]
+    return corrupted.assign(value=corrupted["clean_value"] - corrupted["value"])
 
 
-def robustness(frame: pd.DataFrame) -> TrackResult | None:
+def gaps(frame: pd.DataFrame, experiment: str) -> pd.DataFrame:
+    """G per (cell, corruption, severity) of ``experiment`` as ``mean`` (seeds averaged), with
+    the FP32 gap as ``fp_mean`` (NaN where FP32 lacks it)."""
+    selection = accuracy_runs(frame, experiment)
+    mine = _gap(selection.runs)
+    return with_baselines(_gap(frame), mine, experiment, [*CELL, *ROW[1:]])
+
+
+def robustness(frame: pd.DataFrame, experiment: str) -> TrackResult | None:
     """Rows: per corruption task, the mean of 100 G_fp32 / G_bi over its entries;
     OM_robust: their quadratic mean."""
-    entries = gaps(frame)
+    entries = gaps(frame, experiment)
     if entries.empty:
         return None
-    defined = entries["G_bi"] > 0
+    defined = entries["mean"] > 0
+    ratio = 100.0 * entries["fp_mean"] / entries["mean"]
     long = pd.DataFrame(
         {
             "row": entries["task"].map(corruption_label),
@@ -66,12 +63,18 @@ def robustness(frame: pd.DataFrame) -> TrackResult | None:
                 sep=" ",
             ),
             "algo": entries["algo"],
-            "value": (100.0 * entries["G_fp"] / entries["G_bi"]).where(defined),
+            "value": ratio.where(defined).clip(lower=0.0),
             "std": 0.0,
+            "n": entries["n"],
         }
     )
     notes = missing_baseline_notes(long[defined], "FP32 gap")
-    for (row, algo), items in long[~defined].groupby(["row", "algo"], sort=False)["item"]:
+    unknown = entries["mean"].isna()
+    if unknown.any():
+        shown = item_list(list(label(long["algo"], long["item"], sep=" ")[unknown]))
+        notes.append(Footnote(None, None, f"no clean accuracy from the same evaluation: {shown}"))
+    nonpositive = ~defined & ~unknown
+    for (row, algo), items in long[nonpositive].groupby(["row", "algo"], sort=False)["item"]:
         notes.append(
             Footnote(
                 row,
@@ -80,13 +83,18 @@ def robustness(frame: pd.DataFrame) -> TrackResult | None:
                 f"{item_list(list(items))}",
             )
         )
+    negative = long[defined & (ratio < 0)]
+    if not negative.empty:
+        shown = item_list(list(label(negative["algo"], negative["item"], sep=" ")))
+        notes.append(Footnote(None, None, f"G_fp32 < 0 < G_bi counted as 0: {shown}"))
     rows = [corruption_label(t) for t in task_order(entries["task"])]
     return build_track(
         "robust",
-        "Corruption Robustness (%)",
+        "Corruption Robustness: 100 · G_fp32 / G_bi, G = A_clean - A_corrupted (%)",
         long,
         rows,
         ("OM_robust", "corruption tasks"),
         "entries",
         notes=notes,
+        experiment=experiment,
     )

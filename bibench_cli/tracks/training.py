@@ -8,27 +8,39 @@ Rows average the pairs; OM_train is the quadratic mean of the two rows.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
+from bibench_cli.tracks.cells import one_recipe
 from bibench_cli.tracks.common import (
     FP32,
+    SENSITIVITY,
     Footnote,
     TrackResult,
     build_track,
+    is_clean,
     item_list,
     label,
-    runs,
 )
 
 PAIR = ["task", "arch"]
 SETTINGS = ("optimizer", "lr scale", "scheduler")
 
 
-def consumption(frame: pd.DataFrame) -> pd.DataFrame:
+def _grid_text(row: pd.Series) -> str:
+    return f"{row['epochs']:g} epochs, batch {row['batch_size']:g}"
+
+
+def sensitivity_runs(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Footnote]]:
+    """The clean sensitivity runs of one grid per (task, arch, algo): the settings it sweeps
+    (optimizer, lr, scheduler, seed) pooled, everything else (epochs, batch) equal."""
+    sens = frame[(frame["experiment"] == SENSITIVITY) & is_clean(frame)]
+    grid = sens["epochs"].astype(str) + "/" + sens["batch_size"].astype(str)
+    return one_recipe(sens.assign(recipe_id=grid), [*PAIR, "algo"], describe=_grid_text)
+
+
+def consumption(sens: pd.DataFrame) -> pd.DataFrame:
     """Per (task, arch, algo): pooled accuracy std, run count and mean training time, with the
     FP32 pair's as ``fp_*``."""
-    sens = runs(frame, sensitivity=True)
     stats = sens.groupby(PAIR + ["algo"], sort=False).agg(
         acc_std=("value", "std"), n=("value", "size"), time=("train_time_s", "mean")
     )
@@ -38,9 +50,13 @@ def consumption(frame: pd.DataFrame) -> pd.DataFrame:
     return stats[stats["algo"] != FP32].merge(fp, on=PAIR, how="left")
 
 
-def training(frame: pd.DataFrame) -> TrackResult | None:
-    """Rows Sensitivity and Time Cost (mean over (task, arch) pairs); OM_train (eq. 6)."""
-    pairs = consumption(frame)
+def training(frame: pd.DataFrame, experiment: str) -> TrackResult | None:
+    """Rows Sensitivity and Time Cost (mean over (task, arch) pairs); OM_train (eq. 6), from
+    the ``sensitivity`` experiment."""
+    if experiment != SENSITIVITY:
+        return None
+    sens, grid_notes = sensitivity_runs(frame)
+    pairs = consumption(sens)
     if pairs.empty:
         return None
     item = label(pairs["task"], pairs["arch"])
@@ -56,7 +72,7 @@ def training(frame: pd.DataFrame) -> TrackResult | None:
         ],
         ignore_index=True,
     ).assign(std=0.0)  # fmt: skip
-    notes = []
+    notes = list(grid_notes)
     if no_fp := list(item[pairs["fp_n"].isna()].unique()):
         notes.append(Footnote(None, None, f"no FP32 sensitivity runs for {item_list(no_fp)}"))
     undefined = pairs[pairs["fp_n"].notna() & (~spread | (pairs["fp_n"] < 2))]
@@ -71,25 +87,24 @@ def training(frame: pd.DataFrame) -> TrackResult | None:
         )
     return build_track(
         "train",
-        "Training Consumption (%)",
+        "Training Consumption: 100 · std(A_fp32) / std(A_bi) and 100 · T_fp32 / T_bi (%)",
         long,
         ["Sensitivity", "Time Cost"],
         ("OM_train", "components"),
         "(task, arch) pairs",
         fixed=True,
         notes=notes,
+        experiment=experiment,
     )
 
 
 def setting_accuracy(frame: pd.DataFrame) -> pd.DataFrame:
     """Mean and std of accuracy per (setting, choice, algo) over the sensitivity runs, for the
-    paper's Figure 2. The lr scale is each run's lr over the median of the distinct lrs its
-    algorithm used with that optimizer (the 1x of a 0.1x/1x/10x grid)."""
-    sens = runs(frame, sensitivity=True)
+    paper's Figure 2. The lr scale is the one each run asked for (``optim.lr_scale``)."""
+    sens, _ = sensitivity_runs(frame)
     if sens.empty:
         return pd.DataFrame(columns=["setting", "choice", "algo", "mean", "std"])
-    base = sens.groupby(["algo", "optimizer"])["lr"].transform(lambda lr: np.median(lr.unique()))
-    scale = sens["lr"] / base
+    scale = sens["lr_scale"]
     label = scale.map(lambda s: "n/a" if pd.isna(s) else f"{s:g}x")
     choices = ((sens["optimizer"], 0.0), (label, scale), (sens["scheduler"], 0.0))
     long = pd.concat(

@@ -56,7 +56,11 @@ class BibenchSweeper(BasicSweeper):
             sweep.reject(exc)
             return []
         self.overrides = list(self.split_overrides_to_chunks(plan.points, self.max_batch_size))
-        return sweep.execute(plan, self._launch_all)
+        try:
+            return sweep.execute(plan, self._launch_all)
+        except BibenchError as exc:  # the launcher failed: one line after the summary
+            sweep.reject(exc)
+            return []
 
     def _launch_all(self) -> List[Any]:
         returns = []

@@ -9,17 +9,15 @@ the "Theoretical Complexity" block of the paper's Table 3. Heavy imports live in
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
-import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
 
-    from bibench_cli.tracks.complexity import Complexity
+    from bibench_cli.binarize.summary import Complexity
+    from bibench_cli.report.tables import Table
 
 FORMATS = ("terminal", "json", "csv", "markdown")
 LAYER_HEADERS = (
@@ -62,23 +60,19 @@ def _split_algo(overrides: list[str]) -> tuple[str | None, list[str]]:
 def compose_configs(overrides: list[str]) -> list[DictConfig]:
     """One composed config per requested algorithm (``algo=all``: every ``algo`` option,
     FP32 first, then the paper's order; ``algo=a,b``: those)."""
-    from hydra import compose, initialize_config_module
-    from hydra.core.global_hydra import GlobalHydra
-
-    from bibench_cli.config import register_configs
+    from bibench_cli import catalog
+    from bibench_cli.commands.compose import compose_config
     from bibench_cli.tracks.common import FP32, algo_order
 
     algo, rest = _split_algo(overrides)
-    register_configs()
-    with initialize_config_module("bibench_cli.conf", version_base="1.3"):
-        if algo is None:
-            return [compose("config", overrides=rest)]
-        if algo == "all":
-            options = GlobalHydra.instance().config_loader().get_group_options("algo")
-            names = ([FP32] if FP32 in options else []) + algo_order(options)
-        else:
-            names = algo.split(",")
-        return [compose("config", overrides=[*rest, f"algo={name}"]) for name in names]
+    if algo is None:
+        return [compose_config(*rest)]
+    if algo == "all":
+        options = [*catalog.list_options("algo"), *catalog.plugin_algorithms()]
+        names = ([FP32] if FP32 in options else []) + algo_order(options)
+    else:
+        names = algo.split(",")
+    return [compose_config(*rest, f"algo={name}") for name in names]
 
 
 @dataclass(frozen=True)
@@ -88,7 +82,8 @@ class Counted:
     cfg: DictConfig
     count: Complexity
     kept: dict[str, str]  # full-precision conv/linear layer -> why binarize kept it
-    input_shape: tuple[int, ...]
+    input: str  # the counted input, in words
+    input_shape: list[int] | None  # its shape, when it is one tensor
 
     @property
     def algo(self) -> str:
@@ -109,21 +104,17 @@ class View:
 
 def count_config(cfg: DictConfig) -> Counted:
     """Build ``cfg``'s model for its task's input shape (no data read), binarize it, count it."""
-    import torch
+    from bibench_cli.binarize.summary import count_complexity
+    from bibench_cli.engine.build import model_for
+    from bibench_cli.engine.validate import check_runnable
 
-    from bibench_cli.binarize import BinarizePolicy, binarize
-    from bibench_cli.data import task_info
-    from bibench_cli.models import build_model, check_compatible
-    from bibench_cli.tracks.complexity import count_complexity
-
-    info = task_info(cfg.task.name)
-    shape = {"in_channels": info.in_channels, "image_size": cfg.task.image_size or info.image_size}
-    check_compatible(cfg.arch.name, input_kind=info.input_kind, **shape)
-    model = build_model(cfg.arch.name, num_classes=info.num_classes, **shape)
-    example = torch.zeros(1, shape["in_channels"], shape["image_size"], shape["image_size"])
-    report = binarize(model, cfg.algo.name, BinarizePolicy(keep=list(cfg.policy.keep)), example)
-    kept = report.kept if report.binarized else {}  # FP32: no layer needs a reason
-    return Counted(cfg, count_complexity(model, example), kept, tuple(example.shape))
+    check_runnable(cfg, data=False)
+    built = model_for(cfg)
+    example = built.shape.input.example(1)
+    kept = built.report.kept if built.report.binarized else {}  # FP32: no layer needs a reason
+    shape = list(example.shape) if hasattr(example, "shape") else None
+    count = count_complexity(built.model, example)
+    return Counted(cfg, count, kept, built.shape.input.describe(), shape)
 
 
 def _si(value: float) -> str:
@@ -136,17 +127,25 @@ def _si(value: float) -> str:
 
 def _subject(counted: Counted) -> str:
     cfg = counted.cfg
-    return f"{cfg.arch.name} on {cfg.task.name}, input {'x'.join(map(str, counted.input_shape))}"
+    return f"{cfg.arch.name} on {cfg.task.name}, {counted.input} (batch 1)"
 
 
 def _meta(counted: Counted) -> dict:
     cfg = counted.cfg
-    return {"arch": cfg.arch.name, "task": cfg.task.name, "input_shape": list(counted.input_shape)}
+    return {
+        "arch": cfg.arch.name,
+        "task": cfg.task.name,
+        "input": counted.input,
+        "input_shape": counted.input_shape,
+    }
 
 
 def layer_view(counted: Counted) -> View:
     """The larq-style per-layer table of one model, totals last."""
+    from bibench_cli.tracks.complexity import complexity_fields, ratios
+
     count = counted.count
+    ratio = ratios(count)
     rows = [
         [layer.name, layer.type, layer.precision, layer.params_binary, layer.params_float,
          layer.macs_binary, layer.macs_float, layer.extra_flops,
@@ -158,24 +157,34 @@ def layer_view(counted: Counted) -> View:
     footer = (
         f"Parameters: {_si(count.params_fp32)} FP32 ({count.size_mb_fp32:.2f} MB) -> "
         f"{_si(count.params_binary)} 1-bit + {_si(count.params_float)} 32-bit "
-        f"({count.size_mb_binarized:.2f} MB): compression r_c = {count.r_c:.2f}x\n"
+        f"({count.size_mb_binarized:.2f} MB): compression r_c = {ratio.r_c:.2f}x\n"
         f"FLOPs (MACs): {_si(count.flops_fp32)} FP32 -> {_si(count.macs_binary)} binary "
         f"(1/64 each) + {_si(count.flops_float)} float, {_si(count.extra_flops)} of them the "
-        f"algorithm's: speedup r_s = {count.r_s:.2f}x\n"
-        f"OM_comp = {count.om_comp:.2f}"
+        f"algorithm's: speedup r_s = {ratio.r_s:.2f}x\n"
+        f"OM_comp = {ratio.om_comp:.2f}"
     )
-    data = {**_meta(counted), "algo": counted.algo, **count.record(), "layers": count.layer_dicts()}
+    data = {
+        **_meta(counted),
+        "algo": counted.algo,
+        **complexity_fields(count),
+        "layers": count.layer_dicts(),
+    }
     return View(f"{counted.algo}: {_subject(counted)}", LAYER_HEADERS, rows, footer, data, True)
 
 
 def _summary_row(counted: Counted) -> list:
+    from bibench_cli.tracks.complexity import ratios
+
     count = counted.count
+    ratio = ratios(count)
     return [counted.algo, count.params_binary, count.params_float, count.size_mb_binarized,
-            count.macs_binary, count.flops_float, count.r_c, count.r_s, count.om_comp]  # fmt: skip
+            count.macs_binary, count.flops_float, ratio.r_c, ratio.r_s, ratio.om_comp]  # fmt: skip
 
 
 def summary_view(results: list[Counted]) -> View:
     """One row per algorithm: the paper's Table 3 "Theoretical Complexity" block."""
+    from bibench_cli.tracks.complexity import complexity_fields
+
     rows = [_summary_row(counted) for counted in results]
     fp32 = results[0].count  # every count knows the FP32 model's totals
     footer = (
@@ -184,7 +193,7 @@ def summary_view(results: list[Counted]) -> View:
     )
     data = {
         **_meta(results[0]),
-        "algorithms": [{"algo": c.algo, **c.count.record()} for c in results],
+        "algorithms": [{"algo": c.algo, **complexity_fields(c.count)} for c in results],
     }
     title = f"Theoretical complexity: {_subject(results[0])}"
     return View(title, SUMMARY_HEADERS, rows, footer, data)
@@ -196,50 +205,29 @@ def _cell(value: object) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def _markdown(view: View) -> str:
-    lines = [f"**{view.title}**", "", "| " + " | ".join(view.headers) + " |"]
-    lines.append("|" + "---|" * len(view.headers))
-    lines += ["| " + " | ".join(map(_cell, row)) + " |" for row in view.rows]
-    return "\n".join([*lines, "", view.footer.replace("\n", "  \n")])
+def as_table(view: View) -> Table:
+    """``view`` laid out for the shared renderer (numbers right-aligned, totals in a section)."""
+    from bibench_cli.report.tables import Cell, Table
 
-
-def _csv(view: View) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(view.headers)
-    writer.writerows(view.rows)
-    return out.getvalue().rstrip("\n")
-
-
-def _print_terminal(view: View) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=view.title)
-    for header, value in zip(view.headers, view.rows[0], strict=True):
-        table.add_column(header, justify="right" if isinstance(value, int | float) else "left")
-    for index, row in enumerate(view.rows):
-        table.add_row(*map(_cell, row), end_section=view.total and index == len(view.rows) - 2)
-    console = Console(highlight=False)
-    console.width = max(console.width, 160)  # a piped table keeps its columns
-    console.print(table)
-    console.print(view.footer)
+    return Table(
+        title=view.title,
+        headers=list(view.headers),
+        rows=[[Cell(_cell(value)) for value in row] for row in view.rows],
+        right=[isinstance(value, int | float) for value in view.rows[0]],
+        rules_before={len(view.rows) - 1} if view.total else set(),
+        footer=view.footer,
+    )
 
 
 def render(view: View, fmt: str) -> str:
     """``view`` as JSON, CSV or Markdown text."""
+    from bibench_cli.report.tables import to_csv_rows, to_markdown
+
     if fmt == "json":
         return json.dumps(view.data, indent=2)
-    return _csv(view) if fmt == "csv" else _markdown(view)
-
-
-def one_line(exc: Exception) -> str:
-    """An error as one line: Hydra's multi-line "available options" text folded into a list."""
-    options = getattr(exc, "options", None)
-    lines = [line.strip() for line in str(exc).split("Config search path:")[0].splitlines()]
-    if options:
-        return f"{lines[0]}; available: {', '.join(options)}"
-    return " ".join(line for line in lines if line)
+    if fmt == "csv":
+        return to_csv_rows(view.headers, view.rows).rstrip("\n")
+    return to_markdown([as_table(view)])
 
 
 def main(argv: list[str]) -> int:
@@ -248,23 +236,16 @@ def main(argv: list[str]) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
-    from hydra.errors import HydraException
-
-    from bibench_cli.binarize import UnknownAlgorithmError
-    from bibench_cli.errors import BibenchError
-    from bibench_cli.models import IncompatibleError, UnknownArchitectureError
-
-    try:
-        results = [count_config(cfg) for cfg in compose_configs(args.overrides)]
-    except (
-        HydraException, BibenchError, IncompatibleError, UnknownArchitectureError,
-        UnknownAlgorithmError,
-    ) as exc:  # fmt: skip
-        print(f"bibench complexity: error: {one_line(exc)}", file=sys.stderr)
-        return 2
+    results = [count_config(cfg) for cfg in compose_configs(args.overrides)]
     view = layer_view(results[0]) if len(results) == 1 else summary_view(results)
     if args.format == "terminal":
-        _print_terminal(view)
+        from rich.console import Console
+
+        from bibench_cli.report.tables import print_terminal
+
+        console = Console(highlight=False)
+        console.width = max(console.width, 160)  # a piped table keeps its columns
+        print_terminal([as_table(view)], console)
     else:
         print(render(view, args.format))
     return 0

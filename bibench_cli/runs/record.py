@@ -1,21 +1,25 @@
 """The run record: one ``result.json`` per run, the only thing ``bibench report`` reads.
 
-Written atomically (temp file in the same directory, fsync, ``os.replace``) so a run killed
-mid-write leaves either the previous record or none, never a partial file.
+Written atomically, so a run killed mid-write leaves either the previous record or none,
+never a partial file. Schema 2 added the run ids the report groups by (``run_id``,
+``recipe_id``, ``pair_id``, ``baseline_id``), the ``debug`` mark, attempts, threads and
+per-subtask results.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from bibench_cli.runs.atomic import write_json_atomic
+
 RESULT_FILE = "result.json"
-SCHEMA_VERSION = 1
-STATUSES = ("running", "completed", "failed", "diverged")
+MODEL_FILE = "model.pt"
+SCHEMA_VERSION = 2
+STATUSES = ("running", "completed", "failed", "diverged", "interrupted")
 FINISHED = ("completed", "failed", "diverged")
 FAILED = ("failed", "diverged")
 
@@ -24,7 +28,7 @@ FAILED = ("failed", "diverged")
 class RunRecord:
     """Everything one run produced. Metric values are percentages (accuracy 0-100)."""
 
-    # identity
+    # identity (runs.identity): what the report groups and pairs by
     experiment: str = "default"
     algo: str = "fp32"
     arch: str = ""
@@ -33,22 +37,35 @@ class RunRecord:
     family: str = ""  # cnn / transformer / mlp
     optimizer: str = ""
     lr: float = 0.0
+    lr_scale: float = 1.0
     scheduler: str = ""
     seed: int = 0
     epochs: int = 0
-    config_hash: str = ""
+    batch_size: int = 0
+    debug: bool = False  # trained or tested on part of the data (limit_*_batches)
+    run_id: str = ""  # hash of everything that changes what the run computes
+    recipe_id: str = ""  # the same without the seed: runs of one recipe pool into a cell
+    pair_id: str = ""  # the recipe as requested, without algorithm and seed (FP32 pairing)
+    baseline_id: str = ""  # run_id of the FP32 run this run was fine-tuned from
     run_dir: str = ""
     # outcome
     status: str = "running"
     error: str = ""
+    metric: str = ""  # name of the primary metric, e.g. "acc"
     primary_metric: str = ""  # e.g. "test/acc"
     primary: float | None = None  # value of the primary metric, percent
     metrics: dict[str, float] = field(default_factory=dict)
-    # cost
+    # one run, several report rows (ShapeNet categories, MNLI matched/mismatched):
+    # {"<subtask>": primary value}
+    subtasks: dict[str, float] = field(default_factory=dict)
+    # cost, summed over every attempt of a resumed run
     train_time_s: float | None = None
+    steps: int | None = None
+    attempts: int = 0
     step_time_s: float | None = None  # median optimisation-step wall time
     peak_memory_mb: float | None = None
-    # complexity (filled by tracks.complexity)
+    threads: int | None = None  # torch intra-op threads (determinism holds per count)
+    # complexity (binarize.summary, tracks.complexity)
     params: dict[str, Any] = field(default_factory=dict)
     flops: dict[str, Any] = field(default_factory=dict)
     r_c: float | None = None
@@ -56,7 +73,7 @@ class RunRecord:
     # corruption robustness:
     # {"source": ..., "clean": acc, "results": {"<corruption>/<severity>": acc}}
     corruption: dict[str, Any] = field(default_factory=dict)
-    # hardware inference, when measured: {"time_s": ..., "storage_mb": ..., "device": ...}
+    # hardware inference, when measured
     inference: dict[str, Any] = field(default_factory=dict)
     # provenance
     init_checkpoint: str = ""
@@ -93,28 +110,9 @@ def settled(record: RunRecord | None, retry_failed: bool) -> bool:
     return record.status == "completed" or (record.status in FAILED and not retry_failed)
 
 
-def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
-    """Write JSON so readers see the old file or the new one, never a torn one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=2, sort_keys=False, default=str)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_record(record: RunRecord, run_dir: str | os.PathLike) -> Path:
     """Atomically write ``record`` as ``run_dir/result.json`` and return its path."""
-    path = Path(run_dir) / RESULT_FILE
-    write_json_atomic(path, record.to_dict())
-    return path
+    return write_json_atomic(Path(run_dir) / RESULT_FILE, record.to_dict())
 
 
 def read_record(path: str | os.PathLike) -> RunRecord:

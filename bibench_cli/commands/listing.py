@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
-
 from bibench_cli import catalog
 
 SECTIONS = {
@@ -15,12 +13,6 @@ SECTIONS = {
     "trainer": "Trainers",
     "logger": "Loggers",
 }
-PLUGIN_GROUP = "bibench.algorithms"
-
-
-def plugin_algorithms() -> dict[str, str]:
-    """Algorithms other packages register under the ``bibench.algorithms`` entry point."""
-    return {ep.name: f"plug-in from {ep.value}" for ep in entry_points(group=PLUGIN_GROUP)}
 
 
 def render() -> str:
@@ -28,7 +20,7 @@ def render() -> str:
     for group, title in SECTIONS.items():
         options = catalog.list_options(group)
         if group == "algo":
-            options.update(plugin_algorithms())
+            options.update(catalog.plugin_algorithms())
         lines.append(f"{title} ({group}=...):")
         width = max(map(len, options), default=0)
         lines += [f"  {name:<{width}}  {text}" for name, text in options.items()]

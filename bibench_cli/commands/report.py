@@ -1,5 +1,9 @@
 """``bibench report [PATH ...]``: the paper's Tables 2-3 from run records and results CSVs.
 
+Each experiment is reported on its own (``--experiment NAME`` picks one); debug runs are left
+out unless ``--include-debug``; which runs a cell pools and what it is compared with is
+``bibench_cli.tracks.cells``'s rule, and footnotes say what was left out.
+
 Import-light on purpose (pandas and rich, never torch or Lightning): reporting must work on a
 laptop that only holds the ``result.json`` files. matplotlib loads only with ``--plots``.
 """
@@ -14,8 +18,15 @@ from pathlib import Path
 from rich.console import Console
 
 from bibench_cli.report.collect import Collection, collect
-from bibench_cli.report.tables import render_terminal, to_csv, to_json, to_latex, to_markdown
-from bibench_cli.tracks import TrackResult, all_tracks
+from bibench_cli.report.tables import (
+    print_terminal,
+    to_csv,
+    to_json,
+    to_latex,
+    to_markdown,
+    track_table,
+)
+from bibench_cli.tracks import TrackResult, all_tracks, usable
 
 EXTENSIONS = {"terminal": "txt", "markdown": "md", "csv": "csv", "latex": "tex", "json": "json"}
 PLOTS_DIR = "bibench-report"
@@ -44,21 +55,28 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"write PNG figures to --out DIR (default: {PLOTS_DIR}/)",
     )  # fmt: skip
     parser.add_argument("--std", action="store_true", help="show ± seed std in accuracy tables")
+    parser.add_argument("--count", action="store_true", help="show how many runs each cell pooled")
+    parser.add_argument("--experiment", metavar="NAME", help="report this experiment only")
+    parser.add_argument(
+        "--include-debug", action="store_true",
+        help="also pool runs that saw part of their data (limit_*_batches, e.g. trainer=debug)",
+    )  # fmt: skip
     return parser
 
 
-def render(tracks: list[TrackResult], collection: Collection, fmt: str, std: bool) -> str:
-    """The report in ``fmt`` as text (terminal: rich's plain-text export, for files)."""
-    if fmt == "terminal":
+def render(tracks: list[TrackResult], collection: Collection, args: argparse.Namespace) -> str:
+    """The report in ``args.format`` as text (terminal: rich's plain-text export, for files)."""
+    tables = [track_table(track, args.std, args.count) for track in tracks]
+    if args.format == "terminal":
         console = Console(file=io.StringIO(), width=200, color_system=None)
-        render_terminal(tracks, console, std)
+        print_terminal(tables, console)
         console.print(collection.summary())
         return console.file.getvalue()
-    if fmt == "json":
+    if args.format == "json":
         return to_json(tracks, summary_dict(collection))
-    if fmt == "csv":
+    if args.format == "csv":
         return to_csv(tracks)
-    return (to_markdown if fmt == "markdown" else to_latex)(tracks, std)
+    return (to_markdown if args.format == "markdown" else to_latex)(tables)
 
 
 def summary_dict(collection: Collection) -> dict[str, object]:
@@ -79,14 +97,14 @@ def main(argv: list[str]) -> int:
     collection = collect(args.paths)
     for skip in collection.skipped:
         print(f"warning: {skip}", file=sys.stderr)
-    tracks = all_tracks(collection.frame)
+    tracks = all_tracks(collection.frame, args.experiment, args.include_debug)
     if args.out is None and args.format == "terminal":
         console = Console()
         console.width = max(console.width, 120)  # a piped table keeps its algorithm names
-        render_terminal(tracks, console, args.std)
+        print_terminal([track_table(t, args.std, args.count) for t in tracks], console)
         console.print(collection.summary(), highlight=False)
     else:
-        text = render(tracks, collection, args.format, args.std)
+        text = render(tracks, collection, args)
         if args.out is None:
             sys.stdout.write(text)
         else:
@@ -96,8 +114,10 @@ def main(argv: list[str]) -> int:
     if args.plots:
         from bibench_cli.report.plots import write_plots
 
-        for path in write_plots(collection.frame, tracks, args.out or Path(PLOTS_DIR)):
+        frame = usable(collection.frame, args.include_debug)
+        for path in write_plots(frame, tracks, args.out or Path(PLOTS_DIR)):
             print(f"wrote {path}", file=sys.stderr)
     if not tracks:
-        print("bibench report: no completed runs to report", file=sys.stderr)
+        hint = "" if args.include_debug else " (debug runs need --include-debug)"
+        print(f"bibench report: no completed runs to report{hint}", file=sys.stderr)
     return 0 if tracks else 1

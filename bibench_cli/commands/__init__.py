@@ -1,0 +1,1 @@
+"""One handler per subcommand: parse, call the engine or the report, print."""

@@ -1,0 +1,1 @@
+"""Runs: identity, the record schema, atomic writes and finding records (no torch)."""

@@ -1,0 +1,89 @@
+"""What a registered learning task is: everything the engine needs, and nothing it has to
+know about the task's modality.
+
+A :class:`TaskSpec` names its datamodule class (built from the shared data options plus the
+free ``task.data`` node, whose keys are checked against the class's own constructor), the
+LightningModule kind that owns its loss and how a batch reaches the model, its metrics
+(primary first, each with its direction), the model shape (input spec and head sizes), its
+capabilities and its demo-data writer.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bibench_cli.errors import BibenchError
+from bibench_cli.models.inputs import TaskShape
+
+# Options every datamodule may take; the rest of its constructor is ``task.data``.
+SHARED_OPTIONS = ("root", "download", "batch_size", "num_workers", "seed")
+CORRUPTIONS = "corruptions"  # capability: test images a corruption benchmark can perturb
+DISTILL = "distill"  # capability: a binarized run can distil from its FP32 teacher
+
+
+class TaskOptionError(BibenchError, ValueError):
+    """A ``task.data`` or ``task.subtask`` value the task does not accept."""
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One reported metric: its name in records (``test/<name>``), how torchmetrics computes
+    it for a task shape, and whether higher is better (the checkpoint monitor's mode)."""
+
+    name: str
+    build: Callable[[TaskShape], Any]
+    label: str
+    higher_is_better: bool = True
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A learning task (see the module docstring). ``metrics[0]`` is the primary metric;
+    ``subtask_metrics`` overrides them per subtask (GLUE's CoLA reports MCC)."""
+
+    name: str
+    datamodule: type
+    module: type
+    metrics: tuple[Metric, ...]
+    shape: Callable[[Mapping[str, Any], Any], TaskShape]
+    demo: Callable[[Path, int], str] | None = None
+    capabilities: frozenset[str] = frozenset()
+    subtasks: tuple[str, ...] = ()
+    corruption_release: str = ""  # folder under data.root of a published corruption release
+    subtask_metrics: Mapping[str, tuple[Metric, ...]] = field(default_factory=dict)
+
+    def metrics_for(self, subtask: str) -> tuple[Metric, ...]:
+        return tuple(self.subtask_metrics.get(subtask, self.metrics))
+
+    def data_options(self) -> list[str]:
+        """The ``task.data`` keys this task's datamodule takes."""
+        parameters = inspect.signature(self.datamodule).parameters
+        return [name for name in parameters if name not in SHARED_OPTIONS]
+
+    def check_options(self, subtask: str, data: Mapping[str, Any]) -> None:
+        """One line for an unknown ``task.data`` key or ``task.subtask`` value."""
+        accepted = self.data_options()
+        unknown = sorted(set(data) - set(accepted))
+        if unknown:
+            raise TaskOptionError(
+                f"unknown task.data option(s) {', '.join(unknown)} for task {self.name!r}; "
+                f"accepted: {', '.join(accepted) or 'none'}"
+            )
+        if self.subtasks and subtask not in self.subtasks:
+            raise TaskOptionError(
+                f"task {self.name!r} needs task.subtask, one of {', '.join(self.subtasks)}; "
+                f"got {subtask!r}"
+            )
+        if not self.subtasks and subtask:
+            raise TaskOptionError(f"task {self.name!r} has no subtasks; got {subtask!r}")
+
+    def build_datamodule(self, data: Mapping[str, Any], **shared: Any) -> Any:
+        """The datamodule (nothing read yet): ``shared`` options it does not take (``root``
+        for an embedded dataset) are dropped; ``data`` goes through as it is."""
+        parameters = inspect.signature(self.datamodule).parameters
+        kwargs = {k: v for k, v in shared.items() if k in parameters}
+        return self.datamodule(**kwargs, **data)
