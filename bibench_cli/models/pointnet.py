@@ -51,7 +51,7 @@ def ema_max_offset(num_points: int) -> float:
 
     The median of the max of N standard-normal features is Φ⁻¹(2^(−1/N)); subtracting it
     centres the aggregated (BN-normalised) features on 0, where sign() is informative.
-    −3.2044 at 1024, −3.3988 at 2048. The BiPointNet/BiBench code uses a rounded table
+    −3.2044 at 1024, −3.3988 at 2048, −3.5840 at 4096. The BiPointNet/BiBench code uses a table
     (−3.2041, −3.4025, −3.5836) for 1024/2048/4096 points only.
     """
     if num_points < 1:
