@@ -10,8 +10,9 @@ The devkit's rules (``VOCevaldet.m``), which torchmetrics' COCO-style mAP does n
 - ``difficult`` objects do not count as positives;
 - AP = mean over recall r in {0, 0.1, ..., 1} of the highest precision at recall >= r.
 
-The recall points are the exact tenths (the devkit's ``0:0.1:1`` and numpy's ``arange``
-carry rounding noise that drops a recall of exactly 0.3 at that point; a corner case).
+The recall points are the exact tenths: the Python ports (py-faster-rcnn, mmdet) take them
+from ``np.arange(0, 1.1, 0.1)``, whose 0.30000000000000004, 0.6000000000000001 and
+0.7000000000000001 miss a recall of exactly .3, .6 or .7 (a corner case).
 A class with no positive (non-difficult) object has no AP (NaN) and is left out of the
 mean, as in mmdet; a class with positives but no detections has AP 0.
 """
