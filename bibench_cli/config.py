@@ -42,6 +42,7 @@ class RecipeEntry:
     momentum: float | None = None
     nesterov: bool | None = None
     sched: str = "cosine"
+    warmup: float = 0.0  # fraction of training with linear warm-up
 
 
 @dataclass
@@ -78,7 +79,7 @@ class SchedConf:
     description: str = ""
     milestones: list[float] = field(default_factory=lambda: [0.5, 0.75])
     gamma: float = 0.1
-    warmup: float = 0.0  # fraction of training with linear warm-up
+    warmup: float | None = None  # fraction of training with linear warm-up; null: the recipe's
 
 
 @dataclass
@@ -160,6 +161,9 @@ class BibenchConfig:
     paths: PathsConf = field(default_factory=PathsConf)
     experiment: str = "default"
     seed: int = 0
+    # binarized runs of tasks that distil (GLUE): kd (soft targets + 0.5 CE, the official
+    # code), dmd (BiBERT's direction matching) or none
+    distill: str = "kd"
     force: bool = False  # re-run even when a completed record exists
     resume: bool = True  # continue a killed run from its last.ckpt
     retry_failed: bool = True  # re-run a failed/diverged run (sweeps default to false)

@@ -9,7 +9,7 @@ import pytest
 import torch
 import transformers
 
-from bibench_cli.data.errors import CorruptDatasetError, DatasetNotFoundError, UnknownTaskError
+from bibench_cli.data.errors import CorruptDatasetError, DataOptionError, DatasetNotFoundError
 from bibench_cli.data.glue import (
     DEMO_MARKERS,
     GLUE_RECIPES,
@@ -201,7 +201,7 @@ def test_mnli_has_two_dev_files_and_a_missing_one_says_where_to_get_it(tmp_path)
         "https://gluebenchmark.com",
     ):
         assert needed in message
-    with pytest.raises(UnknownTaskError, match="unknown GLUE task 'sst-2'"):
+    with pytest.raises(DataOptionError, match="unknown GLUE task 'sst-2'"):
         read_glue(tmp_path, "sst-2", "train")
     with pytest.raises(ValueError, match="not 'dev'"):
         read_glue(tmp_path, "mnli", "dev")

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from tokenizers import BertWordPieceTokenizer
 
-from bibench_cli.data.errors import CorruptDatasetError, DatasetNotFoundError, UnknownTaskError
+from bibench_cli.data.errors import CorruptDatasetError, DataOptionError, DatasetNotFoundError
 from bibench_cli.models.bert import (
     BertConfig,
     BertModel,
@@ -158,7 +158,7 @@ def glue_task(name: str) -> GlueTask:
         return GLUE_TASKS[name]
     except KeyError:
         known = ", ".join(GLUE_TASKS)
-        raise UnknownTaskError(f"unknown GLUE task {name!r}; known: {known}") from None
+        raise DataOptionError(f"unknown GLUE task {name!r}; known: {known}") from None
 
 
 @dataclass(frozen=True)

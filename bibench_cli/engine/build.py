@@ -60,6 +60,16 @@ class BuiltModel:
     arch: ArchSpec
 
 
+def teacher_for(cfg: DictConfig, shape: TaskShape, checkpoint: str) -> nn.Module:
+    """The full-precision model of ``cfg``'s architecture with the weights of ``checkpoint``
+    (the FP32 run a binarized run distils from)."""
+    from bibench_cli.models.pretrained import read_state_dict
+
+    model = build_model(cfg.arch.name, shape, **plain(cfg.arch.params))
+    model.load_state_dict(read_state_dict(checkpoint), strict=True)
+    return model
+
+
 def model_for(cfg: DictConfig, datamodule: Any = None, spec: TaskSpec | None = None) -> BuiltModel:
     """The architecture built for the task's shape (read from ``datamodule`` when given,
     e.g. an ImageNet subset's classes) and binarized with the run's algorithm and policy."""

@@ -39,7 +39,7 @@ from omegaconf import DictConfig, OmegaConf
 from bibench_cli.binarize import load_fp32_state_dict
 from bibench_cli.binarize.summary import count_complexity
 from bibench_cli.engine import environment
-from bibench_cli.engine.build import BuiltModel, datamodule_for, model_for
+from bibench_cli.engine.build import BuiltModel, datamodule_for, model_for, teacher_for
 from bibench_cli.engine.callbacks import AttemptClock, PlainProgress, now
 from bibench_cli.engine.checkpoint_io import AtomicCheckpointIO
 from bibench_cli.engine.dependencies import baseline_config
@@ -60,7 +60,7 @@ from bibench_cli.runs.record import (
     try_read_record,
     write_record,
 )
-from bibench_cli.tasks import TaskSpec, get_task
+from bibench_cli.tasks import DISTILL, TaskSpec, get_task
 from bibench_cli.tracks.complexity import complexity_fields
 
 log = logging.getLogger("bibench")
@@ -338,7 +338,12 @@ def _fit_and_test(
     """Everything that can fail or diverge after the run has started; fills ``record``."""
     spec, built, datamodule = prepared.spec, prepared.built, prepared.datamodule
     metrics = spec.metrics_for(cfg.task.subtask)
-    module = spec.module(built.model, record.config["recipe"], metrics, built.shape)
+    teacher = None
+    if DISTILL in spec.capabilities and record.baseline_id and cfg.distill != "none":
+        teacher = teacher_for(cfg, built.shape, record.init_checkpoint)
+    module = spec.module(
+        built.model, record.config["recipe"], metrics, built.shape, teacher, cfg.distill
+    )
     trainer, validates = _trainer(cfg, run_dir, spec, clock)
     if resume_from is not None:
         log.info("resuming the interrupted run from %s", resume_from)

@@ -22,13 +22,16 @@ from bibench_cli.binarize import get_algorithm
 from bibench_cli.binarize.converter import candidate_layers, check_patterns
 from bibench_cli.config import BibenchConfig
 from bibench_cli.engine.build import datamodule_for, plain, policy_for
+from bibench_cli.engine.dependencies import baseline_config
 from bibench_cli.errors import BibenchError
 from bibench_cli.models import build_model, check_compatible, check_params, get_architecture
-from bibench_cli.tasks import CORRUPTIONS, get_task
+from bibench_cli.runs.identity import FP32
+from bibench_cli.tasks import CORRUPTIONS, DISTILL, get_task
 
 LOGGER_PACKAGES = {"tensorboard": "tensorboard", "mlflow": "mlflow"}
 FREE_NODES = {"task.data", "arch.params", "hydra"}  # checked by their consumer, not the schema
 MAX_SEED = 2**32
+DISTILL_MODES = ("kd", "dmd", "none")
 
 
 class ConfigError(BibenchError, ValueError):
@@ -123,6 +126,14 @@ def check_runnable(cfg: DictConfig, *, data: bool = True) -> None:
     spec = get_task(cfg.task.name)
     task_data = plain(cfg.task.data)
     spec.check_options(cfg.task.subtask, task_data)
+    if cfg.distill not in DISTILL_MODES:
+        raise ConfigError(f"distill={cfg.distill} is unknown; accepted: {', '.join(DISTILL_MODES)}")
+    distils = DISTILL in spec.capabilities and cfg.algo.name != FP32 and cfg.distill != "none"
+    if distils and baseline_config(cfg) is None:
+        raise ConfigError(
+            f"distill={cfg.distill} needs the FP32 run as teacher (init=fp32, no "
+            "init.checkpoint); or set distill=none"
+        )
     if cfg.eval.corruptions and CORRUPTIONS not in spec.capabilities:
         raise BibenchError(f"eval.corruptions=true: task {spec.name!r} has no corruption benchmark")
     arch = get_architecture(cfg.arch.name)

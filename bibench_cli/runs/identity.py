@@ -101,7 +101,8 @@ def resolve_recipe(plain: Mapping[str, Any]) -> dict[str, Any]:
         recipe.pop("momentum")
         recipe.pop("nesterov")
     recipe["scheduler"] = entry["sched"] if sched["name"] == "auto" else sched["name"]
-    recipe["warmup"] = float(sched.get("warmup") or 0.0)
+    warmup = sched.get("warmup")
+    recipe["warmup"] = float(entry.get("warmup") or 0.0) if warmup is None else float(warmup)
     if recipe["scheduler"] == "step":
         recipe["milestones"] = [float(m) for m in sched["milestones"]]
         recipe["gamma"] = float(sched["gamma"])

@@ -35,11 +35,13 @@ class TaskModule(pl.LightningModule):
         metrics: Sequence[Metric],
         shape: TaskShape,
         teacher: torch.nn.Module | None = None,
+        distill: str = "none",
     ) -> None:
         super().__init__()
         self.model = model
         self.recipe = dict(recipe)
         self.shape = shape
+        self.distill = distill if teacher is not None else "none"
         self.metrics = torch.nn.ModuleDict(
             {split: MetricCollection({m.name: m.build(shape) for m in metrics}) for split in SPLITS}
         )

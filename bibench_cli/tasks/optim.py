@@ -15,7 +15,7 @@ import torch
 from bibench_cli.errors import BibenchError
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
-SCHEDULERS = ("cosine", "step", "constant")
+SCHEDULERS = ("cosine", "step", "linear", "constant")
 
 
 def build_optimizer(params: Iterable[torch.nn.Parameter], recipe: Mapping[str, Any]):
@@ -49,6 +49,8 @@ def lr_multiplier(progress: float, recipe: Mapping[str, Any]) -> float:
     if name == "step":
         passed = sum(progress >= m for m in recipe.get("milestones", ()))
         return float(recipe.get("gamma", 0.1)) ** passed
+    if name == "linear":
+        return max(0.0, 1.0 - (progress - warmup) / max(1.0 - warmup, 1e-12))
     if name == "constant":
         return 1.0
     raise BibenchError(f"unknown scheduler {name!r}; available: {', '.join(SCHEDULERS)}")
