@@ -59,6 +59,9 @@ class TaskConf:
     epochs: int = MISSING
     batch_size: int = MISSING
     data: dict[str, Any] = field(default_factory=dict)  # the datamodule's own options
+    # per-subtask settings the task's YAML interpolates, e.g.
+    # epochs: ${task.per_subtask.${task.subtask}.epochs} (GLUE's recipes differ by subtask)
+    per_subtask: dict[str, Any] = field(default_factory=dict)
     recipe: RecipeConf = field(default_factory=RecipeConf)
 
 

@@ -48,6 +48,7 @@ BOOKKEEPING = (
     ("trainer", "log_every_n_steps"),
     ("trainer", "threads"),
     ("arch", "family"),
+    ("task", "per_subtask"),  # only what it resolves to (epochs, lr, ...) changes a run
 )
 # What the resolved recipe replaces (the requested optimizer/scheduler options).
 REQUESTED = (("optim",), ("sched",), ("task", "recipe"))
