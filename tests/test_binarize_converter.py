@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import BINARIZED
 from torch import nn
 
 from bibench_cli.binarize import (
@@ -23,8 +24,7 @@ from bibench_cli.binarize import (
     set_progress,
 )
 
-ALGOS = ["bnn", "xnor", "dorefa", "bireal", "xnorpp", "reactnet", "recu", "fda"]
-BINARIZED = {
+BINARIZED_LAYERS = {
     "layer1.conv1",
     "layer1.conv2",
     "layer2.conv1",
@@ -73,7 +73,7 @@ def _batch():
     return torch.randn(32, 3, 8, 8, generator=g), torch.randint(0, 10, (32,), generator=g)
 
 
-@pytest.mark.parametrize("algo", ALGOS)
+@pytest.mark.parametrize("algo", BINARIZED)
 def test_toy_resnet_binarize_load_and_train(algo):
     torch.manual_seed(0)
     fp = ToyResNet()
@@ -81,7 +81,7 @@ def test_toy_resnet_binarize_load_and_train(algo):
     model = copy.deepcopy(fp)
     report = binarize(model, algo, example_input=x)
 
-    assert set(report.binarized) == BINARIZED
+    assert set(report.binarized) == BINARIZED_LAYERS
     assert report.kept == {
         "stem.0": "stem (first conv/linear)",
         "fc": "classifier (last conv/linear)",
@@ -89,7 +89,7 @@ def test_toy_resnet_binarize_load_and_train(algo):
     assert not any(type(m) is nn.ReLU for m in model.modules())
     assert len(report.activations) == 3
     assert "layer2.downsample.0" in str(report)
-    for name in BINARIZED:
+    for name in BINARIZED_LAYERS:
         assert isinstance(model.get_submodule(name), BinaryModule)
 
     extras = set(model.state_dict()) - set(fp.state_dict())
@@ -130,7 +130,7 @@ def test_fp32_binarizes_nothing_and_keeps_relu():
 def test_policy_patterns_keep_more_layers():
     model = ToyResNet()
     report = binarize(model, "bnn", BinarizePolicy(keep=("*downsample*", "layer1.conv2")))
-    assert set(report.binarized) == BINARIZED - {"layer2.downsample.0", "layer1.conv2"}
+    assert set(report.binarized) == BINARIZED_LAYERS - {"layer2.downsample.0", "layer1.conv2"}
     assert report.kept["layer1.conv2"] == "policy pattern 'layer1.conv2'"
     model = ToyResNet()
     report = binarize(model, "bnn", BinarizePolicy(keep_first=False, keep_last=False))
@@ -165,15 +165,15 @@ def test_unknown_algorithm_error_is_one_line():
         get_algorithm("nosuch")
     message = str(info.value)
     assert "\n" not in message and "'nosuch'" in message
-    assert all(name in message for name in ["fp32", *ALGOS])
+    assert all(name in message for name in ["fp32", *BINARIZED])
     assert isinstance(info.value, ValueError) and isinstance(info.value, KeyError)
     with pytest.raises(UnknownAlgorithmError, match="nosuch_pkg"):
         binarize(ToyResNet(), "nosuch_pkg.mod:ALGO")
 
 
 def test_registry_describes_algorithms():
-    assert set(list_algorithms()) >= {"fp32", *ALGOS}
-    for name in ALGOS:
+    assert set(list_algorithms()) >= {"fp32", *BINARIZED}
+    for name in BINARIZED:
         algo = get_algorithm(name)
         assert algo.name == name and "\n" not in algo.description
         assert set(algo.layers) == {nn.Conv1d, nn.Conv2d, nn.Linear}

@@ -242,26 +242,6 @@ def recu_weight_reference(w, alpha, tau):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape", [(6, 4, 3, 3), (5, 7, 3), (4, 9)])
-@pytest.mark.parametrize("progress", [0.0, 0.5, 1.0])
-def test_recu_weight_matches_composition(shape, progress, dtype):
-    from bibench_cli.binarize.recu import _RectifiedWeight, recu_tau
-
-    tau = recu_tau(progress)
-    w = mixed(shape, dtype, scale=0.2)
-    w[1] = 0.3  # a constant filter: std = sqrt(eps)
-    alpha = torch.rand(shape[0], dtype=dtype)
-    upstream = torch.randn(shape, dtype=dtype)
-    for t in (tau, 1.0):  # rectified clamp on, and off (τ >= 1)
-        assert_same(
-            lambda a, b, t=t: _RectifiedWeight.apply(a, b, t),
-            lambda a, b, t=t: recu_weight_reference(a, b, t),
-            (w, alpha),
-            upstream,
-        )
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
 def test_recu_layer_weight_is_the_fused_function(dtype):
     """The layer's binarize_weight is the fused function, at the layer's τ."""
     layer = get_algorithm("recu").layers[nn.Conv2d].from_float(nn.Conv2d(4, 6, 3)).to(dtype)
@@ -306,18 +286,3 @@ def test_standardized_approx_sign_channels_last(dtype):
         (x,),
         upstream,
     )
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_fourier_sign_grad_matches_previous_form(dtype):
-    """The shared Dirichlet-ratio helper keeps the previous evaluation order."""
-    x = mixed((300,), dtype, scale=0.7)
-    x[:3] = torch.tensor([float("inf"), -float("inf"), 5.0], dtype=dtype)
-    g = torch.randn(300, dtype=dtype)
-    n, omega = 13, 0.1
-    theta = x * omega
-    ratio = torch.mul(theta, 2 * (n + 1)).sin_().div_(theta.sin_())
-    ratio.nan_to_num_(nan=2.0 * (n + 1)).mul_(g)
-    bound = 1.0 + torch.finfo(dtype).eps
-    previous = torch.ops.aten.hardtanh_backward(ratio, x, -bound, bound).mul_(2 * omega / math.pi)
-    assert torch.equal(est.fourier_sign_grad(g, x, n, omega), previous)

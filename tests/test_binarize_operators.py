@@ -9,11 +9,11 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import BINARIZED
 from torch import nn
 
 from bibench_cli.binarize import get_algorithm, materialize, set_progress
 
-ALGOS = ["bnn", "xnor", "dorefa", "bireal", "xnorpp", "reactnet", "recu", "fda"]
 GRID = torch.linspace(-1.5, 1.5, 13, dtype=torch.float64)  # step 0.25: holds -1, 0 and +1 exactly
 
 
@@ -169,7 +169,7 @@ def grads(module, x, out_fn, upstream):
 
 
 @pytest.mark.parametrize("kind", ["conv1d", "conv2d", "linear"])
-@pytest.mark.parametrize("algo", ALGOS)
+@pytest.mark.parametrize("algo", BINARIZED)
 def test_forward_and_gradients_match_hand_reference(algo, kind):
     fp, layer, x = make(algo, kind)
     if algo == "fda":
@@ -232,7 +232,7 @@ def test_estimator_closed_forms_on_grid():
 
 
 @pytest.mark.parametrize("kind", ["conv1d", "conv2d", "linear"])
-@pytest.mark.parametrize("algo", ALGOS)
+@pytest.mark.parametrize("algo", BINARIZED)
 def test_layer_keeps_torch_shapes_and_state_dict(algo, kind):
     torch.manual_seed(0)
     if kind == "conv2d":

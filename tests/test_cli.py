@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cli_helpers import QUICK, bibench
+import pytest
+from conftest import QUICK, bibench
 
 from bibench_cli import catalog
+
+pytestmark = pytest.mark.slow
 
 
 def test_help_and_list_do_not_import_torch_or_lightning():

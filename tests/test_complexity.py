@@ -12,6 +12,7 @@ import warnings
 
 import pytest
 import torch
+from conftest import BINARIZED
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -29,7 +30,6 @@ from bibench_cli.tracks.complexity import (
 
 IMAGENET = torch.zeros(1, 3, 224, 224)  # counting is per example: a batch of one
 DIGITS = torch.zeros(1, 1, 8, 8)
-BINARIZED = ["bnn", "xnor", "dorefa", "bireal", "xnorpp", "reactnet", "recu", "fda"]
 
 # ResNet-18 at 224×224 by hand. Stages (width, output side): (64, 56) (128, 28) (256, 14)
 # (512, 7); each has 4 3×3 convs, the first of stages 2-4 taking the previous width, and

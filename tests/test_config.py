@@ -3,7 +3,7 @@
 import math
 
 import pytest
-from compose import compose_config
+from conftest import compose_config
 
 from bibench_cli import catalog
 from bibench_cli.commands.compose import ComposeError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from compose import compose_config
+from conftest import compose_config
 
 from bibench_cli import catalog
 from bibench_cli.engine.build import model_for

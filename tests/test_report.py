@@ -8,19 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import write_runs
 
 from bibench_cli.commands.report import main
 from bibench_cli.report.collect import CSV_COLUMNS, collect
-from bibench_cli.runs.record import RunRecord, write_record
 from bibench_cli.tracks import all_tracks
 
 CSV_HEADER = ",".join(CSV_COLUMNS[:14]) + "\n"  # the optional columns after these may be left out
-
-
-def write_runs(root: Path, runs: list[dict]) -> Path:
-    for index, fields in enumerate(runs):
-        write_record(RunRecord(**{"status": "completed", **fields}), root / f"run{index}")
-    return root
 
 
 def run(algo: str, task: str, arch: str, acc: float, **extra) -> dict:

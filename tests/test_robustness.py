@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
 
 import pytest
-from cli_helpers import BIBENCH
-from compose import compose_config
+from conftest import BIBENCH, compose_config
 from fixtures_data import write_fake_cifar10, write_fake_cifar10c
 
 from bibench_cli.commands import robustness as robustness_command
@@ -95,11 +93,14 @@ def test_failed_evaluation_leaves_the_record_as_it_was(finished_run, monkeypatch
     assert finished_run.read_bytes() == original
 
 
+@pytest.mark.slow
 def test_sigkilled_evaluation_leaves_a_whole_record(finished_run):
     original = json.loads(finished_run.read_text())
     command = [*BIBENCH, "robustness", str(finished_run.parent)]
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(8)  # past start-up, inside the evaluation
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    for line in proc.stderr:  # killed once the evaluation has started
+        if line.startswith("evaluating"):
+            break
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     now = json.loads(finished_run.read_text())  # never a torn file

@@ -8,9 +8,11 @@ import subprocess
 import time
 
 import pytest
-from cli_helpers import BIBENCH, QUICK, bibench
+from conftest import BIBENCH, QUICK, bibench
 
 from bibench_cli.runs.record import read_record
+
+pytestmark = pytest.mark.slow
 
 GRID = ["algo=fp32,bnn", "seed=0,1", *QUICK]
 

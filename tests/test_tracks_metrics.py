@@ -11,17 +11,10 @@ import statistics
 from pathlib import Path
 
 import pytest
+from conftest import write_runs
 
 from bibench_cli.report.collect import collect
-from bibench_cli.runs.record import RunRecord, write_record
 from bibench_cli.tracks import TrackResult, all_tracks, quadratic_mean, setting_accuracy
-
-
-def write_runs(root: Path, runs: list[dict]) -> Path:
-    """One completed record per dict (fields of RunRecord), each in its own run directory."""
-    for index, fields in enumerate(runs):
-        write_record(RunRecord(**{"status": "completed", **fields}), root / f"run{index}")
-    return root
 
 
 def tracks_of(root: Path) -> dict[str, TrackResult]:

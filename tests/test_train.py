@@ -10,20 +10,12 @@ import sys
 import time
 
 import pytest
-from cli_helpers import BIBENCH, QUICK
-from compose import compose_config
+from conftest import BIBENCH, QUICK, tiny_cfg, wait_for
 from fixtures_data import write_fake_cifar10
 
 from bibench_cli.engine.train import train
 from bibench_cli.errors import BibenchError
-from bibench_cli.runs.record import RunRecord, read_record, write_record
-
-TINY = ("trainer.max_epochs=1", "trainer.limit_train_batches=3", "trainer.limit_val_batches=2",
-        "trainer.limit_test_batches=2", "trainer.log_every_n_steps=1")  # fmt: skip
-
-
-def tiny_cfg(outputs, *overrides):
-    return compose_config(f"paths.outputs={outputs}", *TINY, *overrides)
+from bibench_cli.runs.record import RunRecord, read_record, try_read_record, write_record
 
 
 def test_fp32_run_writes_a_complete_record(tmp_path):
@@ -97,6 +89,7 @@ def test_bnn_resnet18_on_the_official_cifar10_layout(tmp_path):
     assert result.record.task == "cifar10" and result.record.arch == "resnet18"
 
 
+@pytest.mark.slow
 def test_two_concurrent_processes_train_the_fp32_dependency_once(tmp_path):
     command = [*BIBENCH, "train", *QUICK, f"paths.outputs={tmp_path}"]
     procs = [
@@ -125,6 +118,7 @@ def test_record_write_interrupted_midway_keeps_the_previous_record(tmp_path, mon
     assert [p.name for p in tmp_path.iterdir()] == ["result.json"]  # no temp file left
 
 
+@pytest.mark.slow
 def test_sigkill_during_repeated_writes_never_leaves_a_partial_record(tmp_path):
     writer = (
         "import sys\n"
@@ -136,8 +130,10 @@ def test_sigkill_during_repeated_writes_never_leaves_a_partial_record(tmp_path):
         "    write_record(RunRecord(seed=i, metrics=big), sys.argv[1])\n"
     )
     for _ in range(3):
+        before = read_record(tmp_path).seed if (tmp_path / "result.json").exists() else 0
         proc = subprocess.Popen([sys.executable, "-c", writer, str(tmp_path)])
-        time.sleep(1.5)
+        # killed once it has replaced the record a few times: mid-write, most likely
+        wait_for(lambda b=before: (r := try_read_record(tmp_path)) and r.seed > b + 3)
         proc.kill()
         proc.wait()
         record = read_record(tmp_path / "result.json")  # parses: whole, never torn
@@ -161,6 +157,7 @@ def test_logger_that_is_not_installed_is_refused_before_any_work(tmp_path):
         train(tiny_cfg(tmp_path, "logger=mlflow"))
 
 
+@pytest.mark.slow
 def test_run_killed_mid_training_resumes_from_its_last_checkpoint(tmp_path):
     args = ["train", "algo=fp32", "task.epochs=30", "trainer.limit_train_batches=2",
             "trainer.limit_val_batches=1", f"paths.outputs={tmp_path}"]  # fmt: skip

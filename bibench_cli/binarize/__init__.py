@@ -12,7 +12,13 @@ from .base import BinaryLayer, BinaryModule
 from .checkpoint import load_fp32_state_dict
 from .converter import binarize, materialize
 from .policy import BinarizePolicy
-from .registry import UnknownAlgorithmError, get_algorithm, list_algorithms, register_algorithm
+from .registry import (
+    UnknownAlgorithmError,
+    get_algorithm,
+    list_algorithms,
+    register_algorithm,
+    unregister_algorithm,
+)
 from .report import BinarizeReport, LayerDecision
 from .schedule import set_progress
 
@@ -31,4 +37,5 @@ __all__ = [
     "materialize",
     "register_algorithm",
     "set_progress",
+    "unregister_algorithm",
 ]

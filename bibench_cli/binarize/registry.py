@@ -38,6 +38,11 @@ def register_algorithm(algorithm: Algorithm, *, replace: bool = False) -> Algori
     return algorithm
 
 
+def unregister_algorithm(name: str) -> None:
+    """Forget a registered algorithm (built-ins too: a test or plug-in may replace one)."""
+    _REGISTRY.pop(name, None)
+
+
 def _load_entry_points() -> None:
     global _entry_points_loaded
     if _entry_points_loaded:

@@ -10,6 +10,7 @@ result says which source was used (and which generated corruptions are procedura
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from bibench_cli.data.corruptions import CORRUPTIONS, PROCEDURAL, SEVERITIES, co
 from bibench_cli.errors import BibenchError
 from bibench_cli.runs.record import MODEL_FILE, RunRecord, read_record, write_record
 
+log = logging.getLogger("bibench")
 SOURCES = ("auto", "cifar10c", "generated")  # cifar10c: the task's published release
 CHUNK = 1000
 
@@ -139,6 +141,7 @@ def add_corruptions(
     datamodule = datamodule_for(cfg, spec)
     built = model_for(cfg, datamodule, spec)
     built.model.load_state_dict(read_state_dict(run_dir / MODEL_FILE), strict=True)
+    log.info("evaluating %s on the corruptions (%s)", run_dir, source)
     result = evaluate_corruptions(
         built.model, datamodule, spec.corruption_release, cfg.data.root, source=source, seed=seed
     )
