@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from bibench_cli.binarize import list_algorithms, unregister_algorithm
-from bibench_cli.commands.compose import compose_config
+from bibench_cli.compose import compose_config
 from bibench_cli.runs.record import RunRecord, write_record
 
 torch.set_num_threads(1)  # 2 shared cores run 10x slower with torch's default

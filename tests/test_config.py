@@ -6,7 +6,7 @@ import pytest
 from conftest import compose_config
 
 from bibench_cli import catalog
-from bibench_cli.commands.compose import ComposeError
+from bibench_cli.compose import ComposeError
 from bibench_cli.runs.identity import resolve, resolve_recipe, run_subdir, to_plain
 from bibench_cli.tasks.optim import lr_multiplier
 

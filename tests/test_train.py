@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 from conftest import BIBENCH, QUICK, tiny_cfg, wait_for
@@ -158,20 +157,29 @@ def test_logger_that_is_not_installed_is_refused_before_any_work(tmp_path):
 
 
 @pytest.mark.slow
-def test_run_killed_mid_training_resumes_from_its_last_checkpoint(tmp_path):
+def test_run_killed_mid_training_resumes_and_its_record_sums_every_attempt(tmp_path):
     args = ["train", "algo=fp32", "task.epochs=30", "trainer.limit_train_batches=2",
             "trainer.limit_val_batches=1", f"paths.outputs={tmp_path}"]  # fmt: skip
     proc = subprocess.Popen([*BIBENCH, *args], cwd=tmp_path, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)  # fmt: skip
-    deadline = time.monotonic() + 240
-    while not list(tmp_path.glob("**/checkpoints/last.ckpt")) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_for(lambda: (p := next(tmp_path.glob("**/attempts.json"), None)) is not None
+             and json.loads(p.read_text())[0]["steps"] >= 4, what="two epochs")  # fmt: skip
     proc.kill()
     proc.wait()
-    assert read_record(next(tmp_path.glob("**/result.json"))).status == "running"
+    record_path = next(tmp_path.glob("**/result.json"))
+    assert read_record(record_path).status == "running"
+    first = json.loads((record_path.parent / "attempts.json").read_text())[0]
 
     resumed = subprocess.run([*BIBENCH, *args], cwd=tmp_path, text=True, capture_output=True,
                              timeout=600)  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "resuming the interrupted run from" in resumed.stderr + resumed.stdout
-    assert read_record(next(tmp_path.glob("**/result.json"))).status == "completed"
+    record = read_record(record_path)
+    log = json.loads((record_path.parent / "attempts.json").read_text())
+    assert record.status == "completed" and record.attempts == len(log) == 2
+    assert record.started_at == first["started_at"] == log[0]["started_at"]
+    assert record.train_time_s == pytest.approx(sum(a["train_time_s"] for a in log))
+    assert record.train_time_s > log[1]["train_time_s"] >= 0 and log[0]["steps"] >= first["steps"]
+    assert record.steps == sum(a["steps"] for a in log) >= 60  # the killed attempt's included
+    logs = sorted(p.parent.name for p in record_path.parent.glob("logs/*/metrics.csv"))
+    assert logs == ["attempt1", "attempt2"]  # the earlier attempt's log is kept

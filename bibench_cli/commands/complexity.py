@@ -61,7 +61,7 @@ def compose_configs(overrides: list[str]) -> list[DictConfig]:
     """One composed config per requested algorithm (``algo=all``: every ``algo`` option,
     FP32 first, then the paper's order; ``algo=a,b``: those)."""
     from bibench_cli import catalog
-    from bibench_cli.commands.compose import compose_config
+    from bibench_cli.compose import compose_config
     from bibench_cli.tracks.common import FP32, algo_order
 
     algo, rest = _split_algo(overrides)

@@ -87,7 +87,7 @@ def _in_sweep() -> bool:
 def _precheck(prog: str, overrides: list[str]) -> bool:
     """Compose the command line (a sweep: its first point) and check the config; print one
     line and return False when Hydra or bibench would refuse it."""
-    from bibench_cli.commands.compose import compose_config, first_point
+    from bibench_cli.compose import compose_config, first_point
     from bibench_cli.engine.validate import check_runnable
 
     if any(arg.startswith("-") for arg in overrides):

@@ -94,7 +94,7 @@ def plan(
     """Compose and check every point (its dataset included); raise one error naming each
     distinct reason once. With ``skip_incompatible``, points whose architecture cannot take
     the task's input are dropped instead (an "every valid combination" experiment)."""
-    from bibench_cli.commands.compose import hydra_errors
+    from bibench_cli.compose import hydra_errors
     from bibench_cli.engine.validate import check_runnable
 
     kept, run_dirs, retry, invalid, dropped = [], [], [], [], []

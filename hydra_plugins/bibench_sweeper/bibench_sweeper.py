@@ -22,6 +22,10 @@ class BibenchSweeperConf:
     max_batch_size: Optional[int] = None
     params: Optional[Dict[str, str]] = None
     skip_incompatible: bool = False  # drop invalid points instead of rejecting the grid
+    # extra overrides for the grid points that contain a given override, e.g.
+    # {"task=imagenet": ["arch=resnet18", "task.data.image_size=64"]}: per-task settings
+    # in a grid over tasks whose options differ
+    when: Optional[Dict[str, List[str]]] = None
 
 
 ConfigStore.instance().store(group="hydra/sweeper", name="bibench", node=BibenchSweeperConf)
@@ -33,9 +37,11 @@ class BibenchSweeper(BasicSweeper):
         max_batch_size: Optional[int] = None,
         params: Optional[Dict[str, str]] = None,
         skip_incompatible: bool = False,
+        when: Optional[Dict[str, List[str]]] = None,
     ) -> None:
         super().__init__(max_batch_size=max_batch_size, params=params)
         self.skip_incompatible = skip_incompatible
+        self.when = {key: list(values) for key, values in (when or {}).items()}
 
     def sweep(self, arguments: List[str]) -> Any:
         from bibench_cli.engine import sweep
@@ -43,7 +49,10 @@ class BibenchSweeper(BasicSweeper):
 
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
         overrides = parser.parse_overrides([*self._parse_config(), *arguments])
-        points = self.split_arguments(overrides, None)[0]
+        points = [
+            [*point, *(extra for key in point for extra in self.when.get(key, []))]
+            for point in self.split_arguments(overrides, None)[0]
+        ]
         try:
             plan = sweep.plan(
                 points,

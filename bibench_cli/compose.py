@@ -7,6 +7,8 @@ and exit 2, not Hydra's multi-line report), by ``bibench complexity`` and by the
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -19,8 +21,36 @@ class ComposeError(BibenchError):
     """A command line Hydra cannot compose (unknown option, key or syntax)."""
 
 
+UNKNOWN_KEY = re.compile(r"Could not override '([^']+)'\.\s+To append to your config use")
+
+
+def schema_keys() -> list[str]:
+    """Every dotted key of the run schema (what ``key=value`` may set)."""
+    from omegaconf import OmegaConf
+
+    from bibench_cli.config import BibenchConfig
+
+    def walk(node, prefix: str) -> list[str]:
+        keys = []
+        for key in node:
+            child = node._get_node(key)
+            keys.append(f"{prefix}{key}")
+            if OmegaConf.is_dict(child) and len(child):
+                keys += walk(child, f"{prefix}{key}.")
+        return keys
+
+    return walk(OmegaConf.structured(BibenchConfig), "")
+
+
 def one_line(exc: Exception) -> str:
-    """An error as one line: Hydra's multi-line "available options" text folded into a list."""
+    """An error as one line: Hydra's multi-line "available options" text folded into a list,
+    and its "use +key" hint for a mistyped key replaced by the key it most likely meant."""
+    unknown = UNKNOWN_KEY.search(str(exc))
+    if unknown:
+        key = unknown.group(1)
+        close = difflib.get_close_matches(key, schema_keys(), n=1, cutoff=0.5)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        return f"unknown config key {key!r}{hint}; `bibench train --cfg job` shows the keys"
     options = getattr(exc, "options", None)
     lines = [line.strip() for line in str(exc).split("Config search path:")[0].splitlines()]
     if options:
