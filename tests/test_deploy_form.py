@@ -100,7 +100,7 @@ def test_padding_with_minus_one_plus_correction_is_exact(geometry):
         trained = layer(x)
         deployed = BinaryLayerInference.from_layer(layer, x.shape, "conv")
         assert torch.equal(deployed(x), trained)  # integers: exact, not close
-        deployed.openvino_range = 1e-6
+        deployed.openvino_range = 2.0**-10
         assert torch.equal(deployed(x), trained)
         deployed.openvino_range, deployed.pad_correction = None, None
         dropped = deployed(x)

@@ -7,13 +7,15 @@ Both are autograd Functions only for their ONNX ``symbolic``, which fixes the ex
   ``Where(Less(x, 0), −1, +1)``. For OpenVINO it is ``org.openvinotoolkit::FakeQuantize``
   with levels = 2 and outputs −1/+1, the pattern its CPU plugin turns, with the ±1
   convolution after it, into an xnor-popcount BinaryConvolution. FakeQuantize gives the
-  high output above the midpoint of [in_low, in_high]; in_low = in_high gives NaN and
-  ranges narrower than ~1e-6 give wrong outputs once the plugin fuses the binarization
-  into the preceding BinaryConvolution (measured), so in_low = −in_high ≈ −1e-6 puts the
-  threshold exactly at 0: OpenVINO sends an activation of exactly 0 to −1 where training
-  sends it to +1, its only difference. The plugin converts only a FakeQuantize with a
-  single consumer and merges identical ones, so two binary layers reading the same tensor
-  (a block's conv1 and its 1×1 downsample) get distinct ranges.
+  high output above the midpoint of [in_low, in_high]. Measured: in_low = in_high gives NaN;
+  ranges of 1e-12 and narrower give wrong outputs once the plugin folds the preceding
+  BatchNorm into the binarization; and the midpoint must sit closer to 0 than the near-zero
+  activations residual adds produce (−3.6e-7 occurs in a 16×16 ResNet-20): ±1e-6 sends
+  exact zeros (common when BN is still the identity) to −1, [−1e-6, 0] sends −3.6e-7 to +1.
+  Hence in_high = h = 2^-10, in_low = −h − 2^-30: the threshold is −2^-31, 0 and −0 go to
+  +1 as in training, and only negatives above −4.7e-10 differ. The plugin converts only a
+  FakeQuantize with a single consumer and merges identical ones, so two binary layers
+  reading the same tensor (a block's conv1 and its 1×1 downsample) get distinct h.
 - the −1 padding is one ``Pad(mode=constant, value=−1)`` with constant pads (torch's
   ``constant_pad_nd`` exports as a dozen shape ops), the form daBNN's converter recognises
   in front of a ±1 convolution.
@@ -28,7 +30,8 @@ from torch.autograd import Function
 
 from bibench_cli.binarize.estimators import binary_sign
 
-FAKE_QUANTIZE_HALF_RANGE = 1e-6  # FakeQuantize range [−h, h] (made distinct per layer)
+FAKE_QUANTIZE_HALF_RANGE = 2.0**-10  # FakeQuantize range ≈ [−h, h] (made distinct per layer)
+TIE_BREAK = 2.0**-30  # in_low = −h − TIE_BREAK: the threshold is −2^-31, so 0 → +1
 OPENVINO_DOMAIN = "org.openvinotoolkit"
 
 
@@ -44,7 +47,7 @@ class _Sign(Function):
     @staticmethod
     def symbolic(g, x, half_range: float | None):
         if half_range is not None:
-            bounds = (-half_range, half_range, -1.0, 1.0)
+            bounds = (-half_range - TIE_BREAK, half_range, -1.0, 1.0)
             out = g.op(
                 f"{OPENVINO_DOMAIN}::FakeQuantize",
                 x,
@@ -82,8 +85,9 @@ def binarize(x: Tensor, *, fake_quantize_range: float | None = None) -> Tensor:
 
 
 def fake_quantize_ranges(count: int) -> list[float]:
-    """``count`` distinct float32 half-ranges, from FAKE_QUANTIZE_HALF_RANGE up by 2^-10."""
-    return [FAKE_QUANTIZE_HALF_RANGE * (1 + index * 2.0**-10) for index in range(count)]
+    """``count`` distinct half-ranges, from FAKE_QUANTIZE_HALF_RANGE up in steps of 2^-8 of
+    it (exact in float32, as is each in_low)."""
+    return [FAKE_QUANTIZE_HALF_RANGE * (1 + index * 2.0**-8) for index in range(count)]
 
 
 def pad_minus_one(x: Tensor, pads: tuple[int, ...]) -> Tensor:

@@ -10,8 +10,10 @@ that honours the binarizer's custom ``symbolic`` (OpenVINO's FakeQuantize form).
 
 For daBNN's converter (moderate mode: a ±1 Conv after a −1 Pad) remove each Add whose
 constant input is named ``*pad_correction*``: exact only for models trained with −1 padding
-(the border outputs of zero-padding-trained models change). onnxruntime has no binary
-kernels: it checks numbers, not speed.
+(the border outputs of zero-padding-trained models change); its strict mode also wants the
+binarizer as ONNX ``Sign`` (equal to the Where form except on exact zeros), and it takes
+binary convs with 64 or a multiple of 128 input channels and no groups. onnxruntime has no
+binary kernels: it checks numbers, not speed.
 """
 
 from __future__ import annotations
