@@ -140,19 +140,27 @@ def run_openvino(compiled: ov.CompiledModel, inputs: Tensor) -> np.ndarray:
     return compiled.create_infer_request().infer({0: inputs.numpy()})[0]
 
 
+def node_times(
+    compiled: ov.CompiledModel, inputs: Tensor, repeats: int = 20
+) -> list[tuple[str, str, float]]:
+    """(name, runtime layer type, median seconds) of each node that ran, in execution order,
+    from a model compiled with ``profile=True``."""
+    request = compiled.create_infer_request()
+    request.set_input_tensor(ov.Tensor(np.ascontiguousarray(inputs.numpy())))
+    samples: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for _ in range(repeats):
+        request.infer()
+        for info in request.get_profiling_info():
+            samples[info.node_name, info.node_type].append(info.real_time.total_seconds())
+    return [(name, kind, statistics.median(s)) for (name, kind), s in samples.items() if any(s)]
+
+
 def time_by_layer_type(
     compiled: ov.CompiledModel, inputs: Tensor, repeats: int = 20
 ) -> dict[str, float]:
-    """Median seconds per inference that each runtime layer type (BinaryConvolution,
-    Convolution, FakeQuantize, ...) takes, from a model compiled with ``profile=True``."""
-    request = compiled.create_infer_request()
-    request.set_input_tensor(ov.Tensor(np.ascontiguousarray(inputs.numpy())))
-    samples: dict[str, list[float]] = defaultdict(list)
-    for _ in range(repeats):
-        request.infer()
-        totals: Counter[str] = Counter()
-        for info in request.get_profiling_info():
-            totals[info.node_type] += info.real_time.total_seconds()
-        for layer_type, seconds in totals.items():
-            samples[layer_type].append(seconds)
-    return {layer_type: statistics.median(s) for layer_type, s in samples.items()}
+    """Seconds per inference by runtime layer type (BinaryConvolution, Convolution,
+    FakeQuantize, ...): ``node_times`` summed."""
+    totals: Counter[str] = Counter()
+    for _, kind, seconds in node_times(compiled, inputs, repeats):
+        totals[kind] += seconds
+    return dict(totals)
