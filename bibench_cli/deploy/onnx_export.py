@@ -4,9 +4,11 @@ Binarized layers export as ``Where(Less(x, 0), −1, +1)`` → ``Pad(value −1)
 ±1 constant weights and no padding → ``Add`` of the constant zero-padding correction;
 ReActNet's shift is an ``Add`` before them; channel scales live in the following
 ``BatchNormalization``, which stays a separate node. Both torch exporters fold an eval-mode
-BatchNorm into the preceding Conv (which would destroy the ±1 weights): the TorchScript
-exporter is used with ``training=TrainingMode.PRESERVE``, which keeps it, and it is the one
-that honours the binarizer's custom ``symbolic`` (OpenVINO's FakeQuantize form).
+BatchNorm into a Conv right before it, which destroys ±1 weights (checked: the TorchScript
+exporter with ``training=EVAL`` and constant folding; the dynamo exporter with
+``optimize=True``, on the 1×1 downsamples, which have no padding correction in between). The
+TorchScript exporter is used, with ``training=TrainingMode.PRESERVE``, which keeps every
+BatchNorm, and because it honours the binarizer's ``symbolic`` (OpenVINO's FakeQuantize).
 
 For daBNN's converter (moderate mode: a ±1 Conv after a −1 Pad) remove each Add whose
 constant input is named ``*pad_correction*``: exact only for models trained with −1 padding
