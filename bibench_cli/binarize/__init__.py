@@ -11,6 +11,7 @@ from .algorithm import Algorithm
 from .base import BinaryLayer, BinaryModule
 from .checkpoint import load_fp32_state_dict
 from .converter import binarize, materialize
+from .inference import InferenceNeeds
 from .policy import BinarizePolicy
 from .registry import (
     UnknownAlgorithmError,
@@ -28,6 +29,7 @@ __all__ = [
     "BinarizeReport",
     "BinaryLayer",
     "BinaryModule",
+    "InferenceNeeds",
     "LayerDecision",
     "UnknownAlgorithmError",
     "binarize",

@@ -14,6 +14,8 @@ from typing import ClassVar
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .inference import InferenceNeeds
+
 Shape = Sequence[int]
 
 
@@ -26,6 +28,8 @@ class BinaryModule:
 
     #: bits per weight at inference (the weight is stored 1-bit)
     weight_bits: ClassVar[int] = 1
+    #: what inference needs beyond sign(x) ⊛ sign(w) (Table 4); None: undeclared, so unknown
+    inference_needs: ClassVar[InferenceNeeds | None] = None
 
     def extra_inference_params(self) -> dict[str, int]:
         """Name -> count of 32-bit numbers needed at inference beyond weight and bias."""

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from .algorithm import Algorithm
 from .base import BinaryLayer, Shape, numel
 from .estimators import sign_approx, sign_clip_ste
+from .inference import InferenceNeeds
 from .scaling import channel_mean_abs
 
 
@@ -28,6 +29,8 @@ class ChannelScaledWeight(BinaryLayer):
 
 
 class _BiReal(ChannelScaledWeight):
+    inference_needs = InferenceNeeds(weight_scale="channel")
+
     def binarize_input(self, x: Tensor) -> Tensor:
         return sign_approx(x)
 

@@ -7,9 +7,12 @@ from torch import Tensor, nn
 from .algorithm import Algorithm
 from .base import BinaryLayer
 from .estimators import sign_clip_ste
+from .inference import InferenceNeeds
 
 
 class _BNN(BinaryLayer):
+    inference_needs = InferenceNeeds()
+
     def binarize_weight(self, w: Tensor) -> Tensor:
         return sign_clip_ste(w)
 

@@ -11,10 +11,13 @@ from torch import Tensor, nn
 from .algorithm import Algorithm
 from .base import BinaryLayer, Shape, numel
 from .estimators import sign_clip_ste
+from .inference import InferenceNeeds
 from .scaling import layer_mean_abs
 
 
 class _DoReFa(BinaryLayer):
+    inference_needs = InferenceNeeds(weight_scale="layer")
+
     def binarize_weight(self, w: Tensor) -> Tensor:
         return sign_clip_ste(w) * layer_mean_abs(w)
 

@@ -22,6 +22,7 @@ from torch import Tensor, nn
 from .algorithm import Algorithm
 from .base import BinaryLayer, Shape, numel
 from .estimators import binary_sign, fourier_ratio, sign_fourier
+from .inference import InferenceNeeds
 from .scaling import channel_mean_abs
 
 OMEGA = 0.1
@@ -118,6 +119,10 @@ def _from_bcs(t: Tensor, like: Tensor, channel_last: bool) -> Tensor:
 
 
 class _FDA(BinaryLayer):
+    inference_needs = InferenceNeeds(
+        weight_scale="channel", training_only=("weight_noise", "act_noise")
+    )
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.weight_noise = NoiseAdaptation(self.weight[0].numel(), **self.factory_kwargs)

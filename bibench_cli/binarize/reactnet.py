@@ -15,9 +15,12 @@ from .algorithm import Algorithm
 from .base import Shape, numel
 from .bireal import ChannelScaledWeight
 from .estimators import sign_approx_shifted
+from .inference import InferenceNeeds
 
 
 class _ReActNet(ChannelScaledWeight):
+    inference_needs = InferenceNeeds(weight_scale="channel", activation_shift="threshold")
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.threshold = nn.Parameter(torch.zeros(self.in_size, **self.factory_kwargs))

@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from .algorithm import Algorithm
 from .base import BinaryLayer, Shape, numel
 from .estimators import binary_sign, sign_approx, sign_approx_standardized
+from .inference import InferenceNeeds
 
 EPS = 1e-5
 
@@ -88,6 +89,10 @@ class _RectifiedWeight(torch.autograd.Function):
 
 
 class _ReCU(BinaryLayer):
+    # sign(clamp(w1, ±Q_τ)) = sign(w - mean(w)) per filter, times α: a channel-wise scale; the
+    # per-sample activation standardisation only shapes the gradient (eval signs x itself)
+    inference_needs = InferenceNeeds(weight_scale="channel")
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.alpha = nn.Parameter(torch.rand(self.out_size, **self.factory_kwargs))

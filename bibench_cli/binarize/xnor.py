@@ -18,10 +18,12 @@ from .algorithm import Algorithm
 from .base import Shape, numel
 from .bireal import ChannelScaledWeight
 from .estimators import sign_clip_ste
+from .inference import InferenceNeeds
 
 
 class _XNOR(ChannelScaledWeight):
     scales_output = True
+    inference_needs = InferenceNeeds(weight_scale="channel", activation_rescaling=True)
 
     def binarize_input(self, x: Tensor) -> Tensor:
         return sign_clip_ste(x)

@@ -14,12 +14,14 @@ from torch import Tensor, nn
 from .algorithm import Algorithm
 from .base import BinaryLayer, Shape, numel
 from .estimators import sign_clip_ste
+from .inference import InferenceNeeds
 
 _SPATIAL_NAMES = ("beta", "gamma")
 
 
 class _XNORPlusPlus(BinaryLayer):
     scales_output = True
+    inference_needs = InferenceNeeds(weight_scale="spatial")
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
