@@ -69,3 +69,22 @@ def test_bad_override_and_missing_dataset_fail_with_one_line(tmp_path):
     errors = [line for line in missing.stderr.splitlines() if "error" in line]
     assert len(errors) == 1
     assert str(tmp_path / "none") in errors[0] and "data.download=true" in errors[0]
+
+
+@pytest.mark.parametrize(
+    ("task", "extra"),
+    [("cifar10", []), ("imagenet", ["task.data.image_size=64", "task.batch_size=8"])],
+)
+def test_demo_data_then_train_completes_offline(tmp_path, task, extra):
+    demo = bibench("data", "demo", "--task", task, "--root", str(tmp_path / "D"), cwd=tmp_path)
+    assert demo.returncode == 0, demo.stderr[-2000:]
+    assert demo.stdout.startswith(f"{task}: ") and "layout" in demo.stdout
+    done = bibench("train", f"task={task}", f"data.root={tmp_path / 'D'}", "trainer=debug",
+                   *extra, f"paths.outputs={tmp_path / 'out'}", cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "completed" in done.stdout and "fine-tuned from FP32" in done.stdout
+
+
+def test_data_demo_for_an_unknown_task_is_one_line(tmp_path):
+    done = bibench("data", "demo", "--task", "mnist", "--root", str(tmp_path), cwd=tmp_path)
+    assert done.returncode == 2 and "unknown task 'mnist'" in done.stderr

@@ -237,7 +237,7 @@ def test_checks_of_a_grid_point_are_the_runs_own(tmp_path):
 
 # --- 4, 5, 7: kills, interrupts, full and read-only disks (subprocesses) --------------------
 
-LONG = ["algo=fp32", "task.epochs=40", "trainer.limit_train_batches=2",
+LONG = ["algo=fp32", "task.epochs=12", "trainer.limit_train_batches=2",
         "trainer.limit_val_batches=1", "trainer.limit_test_batches=1"]  # fmt: skip
 
 

@@ -14,13 +14,15 @@ class Algorithm:
 
     ``layers`` maps a full-precision layer type (matched exactly, so user subclasses with
     their own forward are never swapped) to the binarized class that replaces it.
-    ``replace_activations`` swaps nn.ReLU for nn.Hardtanh (paper section 4).
+    ``replace_activations`` swaps nn.ReLU for the architecture's binarized-run activation
+    (paper section 4). Built-in algorithms are described in ``conf/algo/*.yaml`` (what
+    ``bibench list`` shows); a plug-in may describe itself here.
     """
 
     name: str
-    description: str
+    description: str = ""
     layers: Mapping[type[nn.Module], type[nn.Module]] = field(default_factory=dict)
     replace_activations: bool = True
 
     def __str__(self) -> str:
-        return f"{self.name}: {self.description}"
+        return f"{self.name}: {self.description}" if self.description else self.name

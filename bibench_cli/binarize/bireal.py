@@ -49,6 +49,5 @@ class BiRealLinear(_BiReal, nn.Linear):
 
 ALGORITHM = Algorithm(
     name="bireal",
-    description="Bi-Real Net: per-channel mean|w| scale, ApproxSign activation gradient.",
     layers={nn.Conv1d: BiRealConv1d, nn.Conv2d: BiRealConv2d, nn.Linear: BiRealLinear},
 )

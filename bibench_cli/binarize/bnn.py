@@ -34,6 +34,5 @@ class BNNLinear(_BNN, nn.Linear):
 
 ALGORITHM = Algorithm(
     name="bnn",
-    description="BNN: sign weights and activations, clip-STE, no scaling.",
     layers={nn.Conv1d: BNNConv1d, nn.Conv2d: BNNConv2d, nn.Linear: BNNLinear},
 )

@@ -46,6 +46,5 @@ class DoReFaLinear(_DoReFa, nn.Linear):
 
 ALGORITHM = Algorithm(
     name="dorefa",
-    description="DoReFa-Net: sign weights scaled by one per-layer mean|w|, clip-STE.",
     layers={nn.Conv1d: DoReFaConv1d, nn.Conv2d: DoReFaConv2d, nn.Linear: DoReFaLinear},
 )

@@ -188,6 +188,5 @@ class FDALinear(_FDA, nn.Linear):
 
 ALGORITHM = Algorithm(
     name="fda",
-    description="FDA: Fourier-series sign gradient with noise adaptation, per-channel α.",
     layers={nn.Conv1d: FDAConv1d, nn.Conv2d: FDAConv2d, nn.Linear: FDALinear},
 )

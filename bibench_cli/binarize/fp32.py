@@ -6,6 +6,5 @@ from .algorithm import Algorithm
 
 ALGORITHM = Algorithm(
     name="fp32",
-    description="Full-precision baseline: no layer binarized, ReLU kept.",
     replace_activations=False,
 )

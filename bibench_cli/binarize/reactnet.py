@@ -50,6 +50,5 @@ class ReActNetLinear(_ReActNet, nn.Linear):
 
 ALGORITHM = Algorithm(
     name="reactnet",
-    description="ReActNet: RSign (learned per-channel threshold), Bi-Real weights.",
     layers={nn.Conv1d: ReActNetConv1d, nn.Conv2d: ReActNetConv2d, nn.Linear: ReActNetLinear},
 )

@@ -131,6 +131,5 @@ class ReCULinear(_ReCU, nn.Linear):
 
 ALGORITHM = Algorithm(
     name="recu",
-    description="ReCU: balanced, standardised, rectified-clamped weights; learned α.",
     layers={nn.Conv1d: ReCUConv1d, nn.Conv2d: ReCUConv2d, nn.Linear: ReCULinear},
 )

@@ -75,6 +75,5 @@ class XNORLinear(_XNOR, nn.Linear):
 
 ALGORITHM = Algorithm(
     name="xnor",
-    description="XNOR-Net: per-channel mean|w| α and spatial activation scale K, clip-STE.",
     layers={nn.Conv1d: XNORConv1d, nn.Conv2d: XNORConv2d, nn.Linear: XNORLinear},
 )

@@ -108,7 +108,6 @@ class XNORPlusPlusLinear(_XNORPlusPlus, nn.Linear):
 
 ALGORITHM = Algorithm(
     name="xnorpp",
-    description="XNOR-Net++: learned output scale Γ = α⊗β⊗γ (C_out×H_out×W_out), clip-STE.",
     layers={
         nn.Conv1d: XNORPlusPlusConv1d,
         nn.Conv2d: XNORPlusPlusConv2d,
