@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig, open_dict
@@ -93,20 +94,33 @@ def _precheck(prog: str, overrides: list[str]) -> bool:
     if any(arg.startswith("-") for arg in overrides):
         return True  # --help, --cfg, --info, -c ...: Hydra's own options
     try:
-        check_runnable(compose_config(*first_point(overrides)), data=False)
+        cfg = compose_config(*first_point(overrides))
+        check_runnable(cfg, data=False)
+        check_writable(Path(cfg.paths.outputs))
     except BibenchError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr, flush=True)
         return False
     return True
 
 
+def check_writable(outputs: Path) -> None:
+    """One line when the outputs root cannot take runs (read-only, no permission, a file),
+    before Hydra tries to create a run directory there."""
+    from bibench_cli.engine.train import StorageError
+
+    try:
+        (outputs / ".locks").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"cannot write to {outputs}: {exc.strerror or exc}") from None
+
+
 def _sweep_dir_as_outputs(overrides: list[str]) -> list[str]:
-    """``hydra.sweep.dir=X`` names where a sweep's runs go: make it the outputs root, which
-    the FP32 lookup, the progress and the summary read too (the sweep dir defaults to it)."""
-    return [
-        "paths.outputs=" + arg.partition("=")[2] if arg.startswith("hydra.sweep.dir=") else arg
-        for arg in overrides
-    ]
+    """``hydra.sweep.dir=X`` names where a sweep's runs go: make it the outputs root (last, so
+    it wins), which the FP32 lookup, the progress and the summary read too (the sweep dir
+    defaults to it)."""
+    sweep_dirs = [arg for arg in overrides if arg.startswith("hydra.sweep.dir=")]
+    rest = [arg for arg in overrides if arg not in sweep_dirs]
+    return rest + ["paths.outputs=" + arg.partition("=")[2] for arg in sweep_dirs[-1:]]
 
 
 def run_sweep(argv: list[str]) -> int:
