@@ -33,7 +33,8 @@ ATTENTION_MACS = 2 * (2 * T * T * 4)  # QKᵀ and A·V, each heads · T · T · 
 def _count(algo):
     model = BertForSequenceClassification(CONFIG, num_labels=2)
     example = TokenInput(T).example(1)
-    binarize(model, algo, BinarizePolicy(False, False, declared=KEEP, replacements=BINARIZED_MODULES))
+    policy = BinarizePolicy(False, False, declared=KEEP, replacements=BINARIZED_MODULES)
+    binarize(model, algo, policy)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # every BERT layer type is known to the counter
         count = count_complexity(model, example)
