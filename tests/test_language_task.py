@@ -221,9 +221,19 @@ def test_random_start_tokenises_with_task_data_vocab(tmp_path, demo):
         ((), "task 'glue' needs task.subtask, one of cola, sst2, mrpc"),
         (("task.subtask=mnli-mm",), "needs task.subtask"),
         (("task.subtask=rte", "arch=resnet20"), "cannot take token input"),
+        (
+            (
+                "task.subtask=rte",
+                "arch.checkpoint={demo}/bert_demo",
+                "task.data.max_seq_length=200",
+            ),
+            "max_seq_length 200 exceeds the 128 positions of the checkpoint",
+        ),
+        (("task.subtask=rte", "arch.checkpoint={demo}/glue_data"), "lacks config.json"),
     ],
 )
 def test_bad_glue_input_is_one_line(demo, overrides, message):
+    overrides = [override.format(demo=demo) for override in overrides]
     cfg = compose_config("task=glue", "arch=bert_tiny4", f"data.root={demo}", *overrides)
     with pytest.raises(BibenchError) as error:
         check_runnable(cfg)

@@ -39,7 +39,7 @@ from torch import Tensor, nn
 from bibench_cli.binarize.base import ActivationMatmul
 from bibench_cli.binarize.bi_attention import BiAttention, BinaryEmbedding
 from bibench_cli.errors import BibenchError, item_list
-from bibench_cli.models.errors import IncompatibleError, UnknownArchitectureError
+from bibench_cli.models.errors import UnknownArchitectureError
 from bibench_cli.models.inputs import TokenInput
 
 #: Full-precision layers of a binarized BERT (with keep_first/keep_last off): the classifier.
@@ -415,8 +415,10 @@ def bert_builder(preset: str) -> Callable[..., BertForSequenceClassification]:
     """The architecture registry's builder of ``preset``.
 
     A run with a checkpoint (``arch.checkpoint``) builds the BERT its ``config.json``
-    describes, so the fine-tuned weights fit; without one (``arch.checkpoint=none``) the
-    preset's sizes, with the tokenizer's vocabulary when the data has been read.
+    describes, so the checkpoint's weights fit; without one (``arch.checkpoint=none``) the
+    preset's sizes, with the tokenizer's vocabulary when the data has been read. A
+    vocabulary or sequence length the model cannot take is a CheckpointError (a mismatch to
+    fix, not an incompatible architecture a sweep may skip).
     """
 
     def build(
@@ -430,12 +432,12 @@ def bert_builder(preset: str) -> Callable[..., BertForSequenceClassification]:
                 config = replace(config, vocab_size=input.vocab_size)
         source = f"the checkpoint {checkpoint}" if checkpoint else f"the {preset} preset"
         if input.vocab_size and input.vocab_size > config.vocab_size:
-            raise IncompatibleError(
+            raise CheckpointError(
                 f"the tokenizer has {input.vocab_size} entries but {source} only "
                 f"{config.vocab_size} word embeddings: use the checkpoint's own vocab.txt"
             )
         if input.length > config.max_position_embeddings:
-            raise IncompatibleError(
+            raise CheckpointError(
                 f"max_seq_length {input.length} exceeds the {config.max_position_embeddings} "
                 f"positions of {source}; lower task.data.max_seq_length"
             )
