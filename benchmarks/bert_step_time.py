@@ -19,8 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from bibench_cli.binarize import BinarizePolicy, binarize, list_algorithms, set_progress
-from bibench_cli.binarize.bi_attention import use_bi_attention
-from bibench_cli.models.bert import BERT_CONFIGS, KEEP, build_bert
+from bibench_cli.models.bert import BERT_CONFIGS, BINARIZED_MODULES, KEEP, build_bert
 
 
 def parse_args() -> argparse.Namespace:
@@ -42,9 +41,8 @@ class Runner:
         torch.manual_seed(0)
         self.model = build_bert(model_name, num_labels=2)
         if algo != "fp32":
-            policy = BinarizePolicy(keep_first=False, keep_last=False, keep=KEEP)
+            policy = BinarizePolicy(False, False, declared=KEEP, replacements=BINARIZED_MODULES)
             binarize(self.model, algo, policy, example_input=batch[:3])
-            use_bi_attention(self.model)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-4)
         self.batch, self.total, self.done = batch, total, 0
         self.times: list[float] = []

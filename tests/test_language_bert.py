@@ -11,6 +11,7 @@ import transformers
 from bibench_cli.binarize import BinarizePolicy, binarize
 from bibench_cli.models.bert import (
     BERT_CONFIGS,
+    BINARIZED_MODULES,
     KEEP,
     BertConfig,
     BertForSequenceClassification,
@@ -185,7 +186,8 @@ def test_presets_have_transformers_parameter_counts(name):
 
 def test_keep_leaves_only_the_classifier_full_precision():
     model = build_bert("bert_tiny4", num_labels=2, vocab_size=50, num_hidden_layers=2)
-    report = binarize(model, "bnn", BinarizePolicy(keep_first=False, keep_last=False, keep=KEEP))
+    policy = BinarizePolicy(False, False, declared=KEEP, replacements=BINARIZED_MODULES)
+    report = binarize(model, "bnn", policy)
     per_layer = (
         "attention.self.query",
         "attention.self.key",
@@ -197,7 +199,14 @@ def test_keep_leaves_only_the_classifier_full_precision():
     expected = {f"bert.encoder.layer.{i}.{name}" for i in range(2) for name in per_layer}
     assert set(report.binarized) == expected | {"bert.pooler.dense"}
     assert set(report.kept) == {"classifier"}
-    assert report.hardtanh == []  # GELU and tanh stay
+    assert report.activations == []  # GELU and tanh stay
+    replaced = {d.name: (d.layer_type, d.new_type) for d in report.replaced}
+    assert replaced == {
+        "bert.embeddings.word_embeddings": ("WordEmbedding", "BinaryEmbedding"),
+        "bert.encoder.layer.0.attention.self.core": ("DotProductAttention", "BiAttention"),
+        "bert.encoder.layer.1.attention.self.core": ("DotProductAttention", "BiAttention"),
+    }  # position and token-type embeddings stay full precision
+    assert "3 modules replaced" in str(report) and "-> BiAttention" in str(report)
 
 
 def test_sequence_longer_than_positions_is_refused():

@@ -9,9 +9,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bibench_cli.binarize import BinaryModule
-from bibench_cli.binarize.bi_attention import BiAttention, BinaryEmbedding, use_bi_attention
-from bibench_cli.models.bert import BertConfig, BertForSequenceClassification, DotProductAttention
+from bibench_cli.binarize import BinarizePolicy, BinaryModule, binarize
+from bibench_cli.binarize.bi_attention import BiAttention, BinaryEmbedding
+from bibench_cli.models.bert import (
+    BINARIZED_MODULES,
+    KEEP,
+    BertConfig,
+    BertForSequenceClassification,
+    DotProductAttention,
+)
 
 # One head, 3 tokens, d = 4 (√d = 2); the third token is padding. sign(q)·sign(k)ᵀ is
 # [[4, -2, 0], [0, 2, 0], [-2, 0, 0]] (masked column aside), so S = [[2, -1, m], [0, 1, m],
@@ -84,12 +90,17 @@ def test_bi_attention_matches_bibert_formulation_under_autograd(p, training):
     assert all(g.abs().sum() > 0 for g in grads[0][1:])
 
 
-def test_bi_attention_from_float_and_swap_in_a_bert():
+def test_bi_attention_from_float():
     core = DotProductAttention(head_size=8, dropout=0.2).eval()
     bi = BiAttention.from_float(core)
     assert (bi.head_size, bi.dropout.p, bi.training) == (8, 0.2, False)
     assert isinstance(bi, BinaryModule) and list(bi.state_dict()) == []
 
+
+@pytest.mark.parametrize("algo", ["fp32", "xnor"])
+def test_binarize_swaps_attention_and_word_embedding_for_every_binarized_algorithm(algo):
+    """The architecture's declared replacements apply whatever the algorithm, and not to a
+    run that binarizes nothing."""
     config = BertConfig(
         vocab_size=20,
         hidden_size=8,
@@ -100,13 +111,19 @@ def test_bi_attention_from_float_and_swap_in_a_bert():
     )
     model = BertForSequenceClassification(config, num_labels=2)
     keys = set(model.state_dict())
-    swapped = use_bi_attention(model)
-    assert swapped == [
-        "bert.embeddings.word_embeddings",
-        "bert.encoder.layer.0.attention.self.core",
-        "bert.encoder.layer.1.attention.self.core",
+    policy = BinarizePolicy(False, False, declared=KEEP, replacements=BINARIZED_MODULES)
+    report = binarize(model, algo, policy)
+    cores = [model.bert.encoder.layer[i].attention.self.core for i in range(2)]
+    if algo == "fp32":
+        assert report.replaced == [] and all(type(c) is DotProductAttention for c in cores)
+        return
+    assert [(d.name, d.new_type) for d in report.replaced] == [
+        ("bert.embeddings.word_embeddings", "BinaryEmbedding"),
+        ("bert.encoder.layer.0.attention.self.core", "BiAttention"),
+        ("bert.encoder.layer.1.attention.self.core", "BiAttention"),
     ]
-    assert isinstance(model.bert.embeddings.word_embeddings, BinaryEmbedding)
+    assert all(isinstance(core, BiAttention) for core in cores)
+    assert type(model.bert.embeddings.position_embeddings) is torch.nn.Embedding
     assert set(model.state_dict()) == keys  # FP32 checkpoints still load as they are
     model(torch.randint(0, 20, (2, 5))).sum().backward()
     assert model.bert.encoder.layer[0].attention.self.query.weight.grad.abs().sum() > 0

@@ -8,11 +8,11 @@ import json
 import pytest
 import torch
 import transformers
+from compose import compose_config
 
 from bibench_cli.data.errors import CorruptDatasetError, DataOptionError, DatasetNotFoundError
 from bibench_cli.data.glue import (
     DEMO_MARKERS,
-    GLUE_RECIPES,
     GLUE_TASKS,
     encode_glue,
     load_tokenizer,
@@ -22,6 +22,7 @@ from bibench_cli.data.glue import (
     write_demo_glue,
 )
 from bibench_cli.models.bert import load_bert_classifier
+from bibench_cli.runs.identity import resolve
 
 MNLI_PARSES = "( ( a b ) c )\t( d e )\t(ROOT (S (NN a)))\t(ROOT (S (NN d)))"
 # (folder, file, content, expected texts_a, texts_b, labels): rows as in the official files
@@ -207,22 +208,36 @@ def test_mnli_has_two_dev_files_and_a_missing_one_says_where_to_get_it(tmp_path)
         read_glue(tmp_path, "mnli", "dev")
 
 
-def test_recipes_are_bibert_s():
-    epochs = {t: r.epochs for t, r in GLUE_RECIPES.items()}
-    assert epochs == {
-        "cola": 50,
-        "sst2": 10,
-        "mrpc": 20,
-        "stsb": 20,
-        "qqp": 5,
-        "mnli": 5,
-        "qnli": 10,
-        "rte": 20,
-    }
-    shapes = {t: (r.max_seq_length, r.batch_size) for t, r in GLUE_RECIPES.items()}
-    assert shapes == {
-        t: (64, 16) if t == "cola" else (64, 32) if t == "sst2" else (128, 32) for t in GLUE_RECIPES
-    }
+# BiBERT's quant_task_glue.py defaults and its scripts/ learning rates, per subtask:
+# (epochs, max_seq_length, batch_size, binarized lr); WNLI (in neither) takes RTE's.
+BIBERT = {
+    "cola": (50, 64, 16, 1e-4),
+    "sst2": (10, 64, 32, 1e-4),
+    "mrpc": (20, 128, 32, 2e-4),
+    "stsb": (20, 128, 32, 1e-4),
+    "qqp": (5, 128, 32, 1e-4),
+    "mnli": (5, 128, 32, 5e-5),
+    "qnli": (10, 128, 32, 1e-4),
+    "rte": (20, 128, 32, 1e-5),
+    "wnli": (20, 128, 32, 1e-5),
+}
+
+
+def test_task_config_composes_bibert_s_recipe_for_every_subtask():
+    assert set(BIBERT) == set(GLUE_TASKS)
+    for subtask, (epochs, length, batch, lr) in BIBERT.items():
+        for algo, expected_lr in (("bnn", lr), ("fp32", 2e-5)):
+            cfg = compose_config("task=glue", f"task.subtask={subtask}", f"algo={algo}")
+            recipe = resolve(cfg).config["recipe"]
+            assert (cfg.trainer.max_epochs, cfg.task.data.max_seq_length) == (epochs, length)
+            assert cfg.task.batch_size == batch
+            assert recipe == {
+                "optimizer": "adamw",
+                "lr": expected_lr,
+                "weight_decay": 0.01,
+                "scheduler": "linear",
+                "warmup": 0.1,
+            }
 
 
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello", ",", "world", "!", "don", "'",

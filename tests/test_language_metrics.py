@@ -1,4 +1,4 @@
-"""GLUE metric sets against hand-worked values."""
+"""GLUE metric sets, as the task builds them for a run, against hand-worked values."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import math
 import pytest
 import torch
 from sklearn.metrics import matthews_corrcoef
+from torchmetrics import MetricCollection
 
-from bibench_cli.data.glue import GLUE_TASKS
-from bibench_cli.metrics.glue import GLUE_METRIC_NAMES, GlueMetrics
+from bibench_cli.data.glue import GLUE_TASKS, glue_task
+from bibench_cli.models.inputs import TaskShape, TokenInput
+from bibench_cli.tasks import get_task
 
 # 5 binary examples as logits; argmax predictions [1, 1, 0, 1, 0], labels [1, 0, 0, 1, 1]:
 # TP = 2, FP = 1, TN = 1, FN = 1.
@@ -17,19 +19,27 @@ LOGITS = torch.tensor([[0.1, 0.9], [0.3, 0.7], [2.0, -1.0], [-1.0, 1.0], [0.6, 0
 LABELS = torch.tensor([1, 0, 0, 1, 1])
 
 
+def _metrics(task):
+    """The run's metric collection for ``task`` (what ``TaskModule`` builds)."""
+    shape = TaskShape(TokenInput(8), {"num_labels": glue_task(task).num_labels})
+    specs = get_task("glue").metrics_for(task)
+    return MetricCollection({m.name: m.build(shape) for m in specs})
+
+
 def _scores(task, outputs, labels, batches=1):
-    metrics = GlueMetrics(task)
+    metrics = _metrics(task)
     for out, lab in zip(outputs.chunk(batches), labels.chunk(batches), strict=True):
         metrics.update(out, lab)
     return {name: value.item() for name, value in metrics.compute().items()}
 
 
 def test_every_task_has_its_metrics_primary_first():
-    assert set(GLUE_METRIC_NAMES) == set(GLUE_TASKS)
-    assert GLUE_METRIC_NAMES["cola"] == ("mcc",)
-    assert GLUE_METRIC_NAMES["stsb"] == ("pearson", "spearman")
-    assert GLUE_METRIC_NAMES["mrpc"] == GLUE_METRIC_NAMES["qqp"] == ("acc", "f1")
-    assert GlueMetrics("sst2").primary == "acc"
+    spec = get_task("glue")
+    names = {task: tuple(m.name for m in spec.metrics_for(task)) for task in GLUE_TASKS}
+    assert names["cola"] == ("mcc",)
+    assert names["stsb"] == ("pearson", "spearman")
+    assert names["mrpc"] == names["qqp"] == ("acc", "f1")
+    assert {names[t] for t in ("sst2", "mnli", "qnli", "rte", "wnli")} == {("acc",)}
 
 
 def test_accuracy_and_f1_by_hand():
@@ -77,7 +87,7 @@ def test_pearson_and_spearman_by_hand():
 
 
 def test_reset_starts_over():
-    metrics = GlueMetrics("sst2")
+    metrics = _metrics("sst2")
     metrics.update(LOGITS, LABELS)
     metrics.reset()
     metrics.update(LOGITS[:1], LABELS[:1])

@@ -16,7 +16,6 @@ from bibench_cli.binarize import (
     load_fp32_state_dict,
     set_progress,
 )
-from bibench_cli.binarize.bi_attention import use_bi_attention
 from bibench_cli.data.glue import (
     encode_glue,
     load_tokenizer,
@@ -24,7 +23,7 @@ from bibench_cli.data.glue import (
     write_demo_checkpoint,
     write_demo_glue,
 )
-from bibench_cli.models.bert import KEEP, load_bert_classifier
+from bibench_cli.models.bert import BINARIZED_MODULES, KEEP, load_bert_classifier
 from bibench_cli.models.distill import direction_matching_losses, prediction_distillation_loss
 
 BINARIZED = [a for a in list_algorithms() if a != "fp32"]
@@ -74,9 +73,8 @@ def _descend(model, lr, steps, loss_fn):
 
 def _student(checkpoint, algo, inputs, teacher):
     model = load_bert_classifier(checkpoint, num_labels=2).model
-    policy = BinarizePolicy(keep_first=False, keep_last=False, keep=KEEP)
+    policy = BinarizePolicy(False, False, declared=KEEP, replacements=BINARIZED_MODULES)
     binarize(model, algo, policy, example_input=inputs)
-    use_bi_attention(model)
     load_fp32_state_dict(model, teacher.state_dict())
     return model
 

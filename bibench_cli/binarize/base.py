@@ -3,6 +3,8 @@
 ``BinaryModule`` is the contract with the rest of bibench (complexity counting, checkpoint
 loading); ``BinaryLayer`` is the shared forward template that the built-in algorithms fill
 in with their weight binarizer, input binarizer and optional output scaling.
+``ActivationMatmul`` marks the full-precision counterpart of a weightless binarized module
+(an attention core) for complexity counting.
 """
 
 from __future__ import annotations
@@ -71,6 +73,15 @@ class BinaryModule:
             if getattr(module, name) is not None:
                 getattr(new, name).requires_grad_(getattr(module, name).requires_grad)
         return new.train(module.training)
+
+
+class ActivationMatmul:
+    """Mixin of a full-precision module whose own matmuls multiply activations by activations
+    (a softmax attention core): complexity counting takes them as floating-point MACs.
+
+    A binarized replacement of such a module is a weightless :class:`BinaryModule`, whose
+    matmuls count as binary.
+    """
 
 
 def numel(shape: Shape) -> int:

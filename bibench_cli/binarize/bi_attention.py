@@ -1,7 +1,9 @@
-"""BiBERT's binarized attention and word embedding (Qin et al., ICLR 2022), and the swap.
+"""BiBERT's binarized attention and word embedding (Qin et al., ICLR 2022).
 
 Bi-attention replaces softmax attention in every binarized BERT (BiBench binarizes BERT with
-it for every algorithm so that training converges at all). Following BiBERT's code
+it for every algorithm so that training converges at all): the BERT architectures declare
+both modules as replacements (``BinarizePolicy.replacements``) that ``binarize`` applies for
+any algorithm. Following BiBERT's code
 (htqin/BiBERT ``transformer/modeling_quant.py``), per head:
 
     S = sign(Q)·sign(K)ᵀ/√d + mask      (mask: 0 for tokens, -10000 for padding)
@@ -25,8 +27,6 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-
-from bibench_cli.models.bert import DotProductAttention
 
 from .base import BinaryModule, Shape, numel
 from .estimators import binary_sign, pass_within_unit, sign_clip_ste
@@ -73,9 +73,8 @@ class BiAttention(BinaryModule, nn.Module):
 
     @classmethod
     def from_float(cls, module: nn.Module) -> BiAttention:
-        """Bi-attention with ``module``'s head size and dropout rate."""
-        if not isinstance(module, DotProductAttention):
-            raise TypeError(f"expected a DotProductAttention, got {type(module).__name__}")
+        """Bi-attention with the head size and dropout rate of a softmax attention core
+        (BERT's ``DotProductAttention``: ``head_size`` and a ``dropout`` module)."""
         return cls(module.head_size, module.dropout.p).train(module.training)
 
 
@@ -151,21 +150,3 @@ class BinaryEmbedding(BinaryModule, nn.Embedding):
             new.weight.copy_(module.weight)
         new.weight.requires_grad_(module.weight.requires_grad)
         return new.train(module.training)
-
-
-WORD_EMBEDDING_NAME = "word_embeddings"
-
-
-def use_bi_attention(model: nn.Module) -> list[str]:
-    """Swap, in place, every ``DotProductAttention`` for ``BiAttention`` and every
-    ``nn.Embedding`` named ``word_embeddings`` for ``BinaryEmbedding``; the swapped names."""
-    swapped = []
-    for name, module in list(model.named_modules()):
-        if type(module) is DotProductAttention:
-            model.set_submodule(name, BiAttention.from_float(module))
-        elif type(module) is nn.Embedding and name.rpartition(".")[2] == WORD_EMBEDDING_NAME:
-            model.set_submodule(name, BinaryEmbedding.from_float(module))
-        else:
-            continue
-        swapped.append(name)
-    return swapped

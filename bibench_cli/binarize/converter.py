@@ -17,6 +17,7 @@ from .report import BinarizeReport, LayerDecision
 
 _CANDIDATES = (nn.modules.conv._ConvNd, nn.Linear)
 _ACTIVATIONS = {"hardtanh": nn.Hardtanh, "prelu": nn.PReLU}
+DECLARED = "declared by the architecture"
 
 
 class UnmatchedPatternError(BibenchError, ValueError):
@@ -67,8 +68,9 @@ def binarize(
     policy: BinarizePolicy | None = None,
     example_input: Any = None,
 ) -> BinarizeReport:
-    """Swap conv/linear layers for ``algo``'s binarized variants (and ReLU for the policy's
-    activation, Hardtanh by default).
+    """Swap conv/linear layers for ``algo``'s binarized variants, the modules the policy
+    declares for their binarized replacements (any algorithm but one that binarizes nothing),
+    and ReLU for the policy's activation (Hardtanh by default).
 
     Weights and biases are copied; extra parameters are initialised by the algorithm.
     Give ``example_input`` when an algorithm sizes parameters from the output shape
@@ -90,6 +92,8 @@ def binarize(
         new = algorithm.layers[type(module)].from_float(module)
         model.set_submodule(name, new)
         report.decisions.append(LayerDecision(name, layer_type, True, "", type(new).__name__))
+    if algorithm.layers:
+        report.replaced = _replace_declared(model, policy)
     replacement = _ACTIVATIONS.get(policy.activation)
     if algorithm.replace_activations and replacement is not None:
         for name, module in list(model.named_modules()):
@@ -102,6 +106,19 @@ def binarize(
         materialize(model, example_input)
     report.needs_materialize = _pending_shapes(model)
     return report
+
+
+def _replace_declared(model: nn.Module, policy: BinarizePolicy) -> list[LayerDecision]:
+    """Swap every module whose exact type the policy maps to a binarized replacement."""
+    replaced = []
+    for name, module in list(model.named_modules()):
+        replacement = policy.replacements.get(type(module))
+        if replacement is None or not name:
+            continue
+        model.set_submodule(name, replacement.from_float(module))
+        kind = type(module).__name__
+        replaced.append(LayerDecision(name, kind, True, DECLARED, replacement.__name__))
+    return replaced
 
 
 def _pending_shapes(model: nn.Module) -> bool:

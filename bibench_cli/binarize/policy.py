@@ -22,6 +22,12 @@ class BinarizePolicy:
 
     ``activation`` replaces ``nn.ReLU`` in binarized models: ``hardtanh`` (the paper's
     choice, section 4), ``prelu`` (the official speech configs) or ``relu`` (unchanged).
+
+    ``replacements`` maps module types (matched exactly) to the binarized modules an
+    architecture swaps them for in every binarized run, whatever the algorithm: modules that
+    are not conv/linear layers but have a binarized form of their own (BERT's attention core
+    becomes BiBERT's bi-attention, its word embedding BiBERT's binarized one). Each
+    replacement class builds itself with ``from_float(module)``.
     """
 
     keep_first: bool = True
@@ -29,6 +35,7 @@ class BinarizePolicy:
     keep: tuple[str, ...] = ()
     declared: Mapping[str, str] = field(default_factory=dict)
     activation: str = "hardtanh"
+    replacements: Mapping[type, type] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if isinstance(self.keep, str):  # a lone pattern, not its characters
@@ -36,6 +43,7 @@ class BinarizePolicy:
         else:
             object.__setattr__(self, "keep", tuple(self.keep))
         object.__setattr__(self, "declared", dict(self.declared))
+        object.__setattr__(self, "replacements", dict(self.replacements))
         if self.activation not in ACTIVATIONS:
             raise ValueError(
                 f"unknown activation {self.activation!r}; accepted: {', '.join(ACTIVATIONS)}"
@@ -43,12 +51,19 @@ class BinarizePolicy:
 
     @classmethod
     def declared_by(
-        cls, keep: Mapping[str, str] | None, *, user: tuple[str, ...] = (), activation: str
+        cls,
+        keep: Mapping[str, str] | None,
+        *,
+        user: tuple[str, ...] = (),
+        activation: str,
+        replacements: Mapping[type, type] | None = None,
     ) -> BinarizePolicy:
-        """The policy of an architecture that declares ``keep`` (None: the positional rule)."""
+        """The policy of an architecture that declares ``keep`` (None: the positional rule)
+        and its module ``replacements``."""
+        replacements = replacements or {}
         if keep is None:
-            return cls(keep=user, activation=activation)
-        return cls(False, False, user, keep, activation)
+            return cls(keep=user, activation=activation, replacements=replacements)
+        return cls(False, False, user, keep, activation, replacements)
 
     def patterns(self) -> list[str]:
         return [*self.declared, *self.keep]

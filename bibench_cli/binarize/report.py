@@ -18,10 +18,12 @@ class LayerDecision:
 
 @dataclass
 class BinarizeReport:
-    """Per-layer decisions and the ReLU swaps of one ``binarize`` call."""
+    """Per-layer decisions, the architecture's declared module replacements and the ReLU
+    swaps of one ``binarize`` call."""
 
     algorithm: str
     decisions: list[LayerDecision] = field(default_factory=list)
+    replaced: list[LayerDecision] = field(default_factory=list)  # policy.replacements swaps
     activations: list[str] = field(default_factory=list)  # ReLUs replaced by ``activation``
     activation: str = "hardtanh"
     needs_materialize: bool = False
@@ -41,11 +43,16 @@ class BinarizeReport:
             f"{len(self.kept)} kept full precision, "
             f"{len(self.activations)} ReLU -> {self.activation}"
         )
+        if self.replaced:
+            summary += f", {len(self.replaced)} modules replaced as the architecture declares"
         lines = [summary]
-        width = max((len(d.name) for d in self.decisions), default=0)
-        type_width = max((len(d.layer_type) for d in self.decisions), default=0)
-        for d in self.decisions:
+        rows = [*self.decisions, *self.replaced]
+        width = max((len(d.name) for d in rows), default=0)
+        type_width = max((len(d.layer_type) for d in rows), default=0)
+        for d in rows:
             what = f"-> {d.new_type}" if d.binarized else f"kept: {d.reason}"
+            if d.binarized and d.reason:
+                what += f" ({d.reason})"
             lines.append(f"  {d.name:<{width}}  {d.layer_type:<{type_width}}  {what}")
         if self.needs_materialize:
             lines.append("  (call materialize(model, example_input) before training)")

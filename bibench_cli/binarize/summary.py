@@ -14,10 +14,17 @@ what it finds into binary and floating point:
   multiply-accumulates: one MAC is one FLOP, and a lone multiply or add is one FLOP too.
   Conv/linear layers count torch's own formula (``torch.utils.flop_counter``, 2 FLOPs per
   MAC, halved): binary MACs in binarized layers, float MACs elsewhere. A batch-norm layer is
-  a folded per-channel multiply-add at inference: one FLOP per output element. A binarized
+  a folded per-channel multiply-add at inference, a layer norm's affine a multiply-add too:
+  one FLOP per output element. An embedding is a lookup: parameters, no FLOPs. A binarized
   layer adds its algorithm's ``extra_inference_flops``. Parameter-free layers (activations,
   pooling) and functional ops (residual additions) are not counted: eq. 7 counts "the
   computation related to these parameters".
+- matmuls between activations (attention), as ``FlopCounterMode`` measures them in the
+  module's own forward: float MACs in an :class:`ActivationMatmul` (softmax attention),
+  binary MACs in a binarized module without a weight (BiBERT's bi-attention, whose two
+  matmuls are 1-bit). torch's counter knows the CUDA kernels of
+  ``scaled_dot_product_attention``; the CPU one is registered here with the same formula, so
+  a model counts alike on either device.
 - any other module that holds parameters, or runs matmul/conv FLOPs that
   ``torch.utils.flop_counter.FlopCounterMode`` sees outside its children, is counted as
   floating point and named in one warning rather than dropped.
@@ -30,13 +37,30 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.conv import _ConvNd, _ConvTransposeNd
-from torch.utils.flop_counter import FlopCounterMode, conv_flop_count
+from torch.utils.flop_counter import (
+    FlopCounterMode,
+    conv_flop_count,
+    flop_registry,
+    register_flop_formula,
+    sdpa_flop_count,
+)
 
-from .base import BinaryModule
+from .base import ActivationMatmul, BinaryModule
 from .probe import call_with, probing, to_device
+
+
+def _cpu_attention_flops(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs):
+    """FLOPs of the CPU kernel of ``scaled_dot_product_attention``: torch's CUDA formula."""
+    return sdpa_flop_count(query_shape, key_shape, value_shape)
+
+
+_CPU_ATTENTION = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu
+if _CPU_ATTENTION not in flop_registry:
+    register_flop_formula(_CPU_ATTENTION)(_cpu_attention_flops)
 
 FLOAT_BITS = 32
 MB = 2**20  # bytes, as torchvision and larq report model sizes
@@ -60,7 +84,8 @@ class LayerCount:
 
     @property
     def precision(self) -> str:
-        text = f"{self.weight_bits}-bit" if self.params_binary else f"{FLOAT_BITS}-bit"
+        binary = self.params_binary or self.macs_binary
+        text = f"{self.weight_bits}-bit" if binary else f"{FLOAT_BITS}-bit"
         return text if self.known else f"{text} (unknown type)"
 
 
@@ -203,12 +228,13 @@ def _binary_layer(name: str, module: BinaryModule, calls: _Calls) -> tuple[Layer
     }
     extra = sum(declared.values()) + sum(undeclared.values())
     bias = module.bias.numel() if getattr(module, "bias", None) is not None else 0
+    weight = getattr(module, "weight", None)  # None: a weightless module (bi-attention)
     is_dense = isinstance(module, (_ConvNd, nn.Linear))
     layer = LayerCount(
         name=name,
         type=type(module).__name__,
         weight_bits=module.weight_bits,
-        params_binary=module.weight.numel(),
+        params_binary=weight.numel() if weight is not None else 0,
         params_float=bias + extra,
         params_extra=extra,
         macs_binary=_dense_macs(module, calls.shapes) if is_dense else calls.own_flops // 2,
@@ -233,10 +259,14 @@ def _layer(name: str, module: nn.Module, calls: _Calls) -> tuple[LayerCount | No
     if isinstance(module, (_ConvNd, nn.Linear)):
         macs = _dense_macs(module, calls.shapes)
         return LayerCount(name, kind, params_float=params, macs_float=macs), ""
-    if isinstance(module, _BatchNorm):
+    if isinstance(module, _BatchNorm) or (isinstance(module, nn.LayerNorm) and params):
         flops = sum(math.prod(out) for _, out in calls.shapes)
         return LayerCount(name, kind, params_float=params, macs_float=flops), ""
+    if isinstance(module, nn.Embedding):
+        return LayerCount(name, kind, params_float=params), ""
     macs = calls.own_flops // 2
+    if isinstance(module, ActivationMatmul):
+        return LayerCount(name, kind, params_float=params, macs_float=macs), ""
     if not params and not macs:
         return None, ""
     layer = LayerCount(name, kind, params_float=params, macs_float=macs, known=False)

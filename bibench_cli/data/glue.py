@@ -1,19 +1,15 @@
 """GLUE read from the official layout, tokenised with a BERT checkpoint's vocabulary.
 
-The official download script (and gluebenchmark.com) unpack one folder per task:
-``<root>/CoLA``, ``SST-2``, ``MRPC``, ``STS-B``, ``QQP``, ``MNLI``, ``QNLI``, ``RTE``, ``WNLI``,
-each with ``train.tsv`` and ``dev.tsv`` (MNLI: ``dev_matched.tsv`` and ``dev_mismatched.tsv``).
+The official download script (and gluebenchmark.com) unpack one folder per task into
+``glue_data/``: ``CoLA``, ``SST-2``, ``MRPC``, ``STS-B``, ``QQP``, ``MNLI``, ``QNLI``, ``RTE``,
+``WNLI``, each with ``train.tsv`` and ``dev.tsv`` (MNLI: ``dev_matched.tsv`` and
+``dev_mismatched.tsv``).
 Files are tab-separated without quoting (``csv.reader(delimiter='\\t', quotechar=None)``), with
 a header row except CoLA's. Columns, labels and truncation follow BiBERT's (and the original
 BERT's) ``run_classifier``: pairs are cut longest-first with ties cut from the second
 sentence (``tokenizers``' own truncation cuts the first on ties, so it is not used). QQP has
 rows with missing columns; they are skipped and counted, as BiBERT does. STS-B is a float
 regression target.
-
-Recipes (epochs, sequence length, batch size, learning rate) are BiBERT's
-(``quant_task_glue.py`` defaults, learning rates from its ``scripts/``); the BiBench configs
-for CoLA, MNLI and MRPC use the same batch sizes, lengths and rates. BiBERT's scripts pass
-``--batch_size 16`` for every task, overriding the defaults; BiBench keeps the defaults.
 """
 
 from __future__ import annotations
@@ -32,10 +28,12 @@ from tokenizers import BertWordPieceTokenizer
 
 from bibench_cli.data.errors import CorruptDatasetError, DataOptionError, DatasetNotFoundError
 from bibench_cli.models.bert import (
+    CONFIG_FILE,
+    TOKENIZER_CONFIG_FILE,
+    VOCAB_FILE,
     BertConfig,
     BertModel,
     CheckpointError,
-    checkpoint_files,
     save_bert_checkpoint,
 )
 
@@ -44,16 +42,7 @@ HOW_TO_GET = (
     "github.com/nyu-mll/GLUE-baselines) or from https://gluebenchmark.com/tasks"
 )
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
-
-
-@dataclass(frozen=True)
-class GlueRecipe:
-    """BiBERT's per-task training settings."""
-
-    epochs: int
-    max_seq_length: int
-    batch_size: int
-    learning_rate: float
+GLUE_FOLDER = "glue_data"  # what the official download script writes under its data dir
 
 
 @dataclass(frozen=True)
@@ -139,19 +128,6 @@ GLUE_TASKS: dict[str, GlueTask] = {
     )
 }  # fmt: skip
 
-#: BiBERT's recipe per task: (epochs, max_seq_length, batch_size, learning_rate). WNLI is in
-#: neither BiBERT nor the paper's GLUE average, so it has none.
-GLUE_RECIPES: dict[str, GlueRecipe] = {
-    "cola": GlueRecipe(50, 64, 16, 1e-4),
-    "sst2": GlueRecipe(10, 64, 32, 1e-4),
-    "mrpc": GlueRecipe(20, 128, 32, 2e-4),
-    "stsb": GlueRecipe(20, 128, 32, 1e-4),
-    "qqp": GlueRecipe(5, 128, 32, 1e-4),
-    "mnli": GlueRecipe(5, 128, 32, 5e-5),
-    "qnli": GlueRecipe(10, 128, 32, 1e-4),
-    "rte": GlueRecipe(20, 128, 32, 1e-5),
-}
-
 
 def glue_task(name: str) -> GlueTask:
     try:
@@ -159,6 +135,20 @@ def glue_task(name: str) -> GlueTask:
     except KeyError:
         known = ", ".join(GLUE_TASKS)
         raise DataOptionError(f"unknown GLUE task {name!r}; known: {known}") from None
+
+
+def glue_dir(root: str | Path) -> Path:
+    """The folder holding the task folders: ``root/glue_data``, or ``root`` if it holds them."""
+    root = Path(root).expanduser()
+    nested = root / GLUE_FOLDER
+    if nested.is_dir():
+        return nested
+    if any((root / task.folder).is_dir() for task in GLUE_TASKS.values()):
+        return root
+    raise DatasetNotFoundError(
+        f"GLUE not found at {root}: expected {nested}/ holding CoLA/, SST-2/, ... MNLI/ (the "
+        f"official layout); {HOW_TO_GET}"
+    )
 
 
 @dataclass(frozen=True)
@@ -246,15 +236,29 @@ def _accepted(spec: GlueTask) -> str:
 # --- tokenisation ------------------------------------------------------------------------
 
 
-def load_tokenizer(checkpoint_dir: str | Path) -> BertWordPieceTokenizer:
-    """The WordPiece tokenizer of a checkpoint's ``vocab.txt``.
+def vocab_file(source: str | Path) -> Path:
+    """The WordPiece vocabulary of ``source``: a ``vocab.txt`` file, or a directory (a BERT
+    checkpoint) holding one."""
+    path = Path(source).expanduser()
+    if path.is_dir():
+        path = path / VOCAB_FILE
+    if not path.is_file():
+        raise DatasetNotFoundError(
+            f"no WordPiece vocabulary at {path}: expected a BERT checkpoint's {VOCAB_FILE} (one "
+            "token per line), or the directory holding it"
+        )
+    return path
 
-    Lower-cases as the checkpoint's ``tokenizer_config.json`` (or ``config.json``) says with
-    ``do_lower_case``; uncased (BERT-base-uncased, TinyBERT) when neither says.
+
+def load_tokenizer(source: str | Path) -> BertWordPieceTokenizer:
+    """The WordPiece tokenizer of a ``vocab.txt`` (or of a checkpoint directory's).
+
+    Lower-cases as ``tokenizer_config.json`` (or ``config.json``) beside the vocabulary says
+    with ``do_lower_case``; uncased (BERT-base-uncased, TinyBERT) when neither says.
     """
-    config_path, _, vocab = checkpoint_files(checkpoint_dir)
+    vocab = vocab_file(source)
     lowercase = True
-    for path in (config_path, config_path.with_name("tokenizer_config.json")):
+    for path in (vocab.with_name(CONFIG_FILE), vocab.with_name(TOKENIZER_CONFIG_FILE)):
         if path.is_file():
             try:
                 lowercase = bool(
@@ -389,8 +393,16 @@ def _demo_sentence(rng: random.Random, marker: str | None) -> str:
     return " ".join(words)
 
 
+DEMO_TRAIN_SIZE = 64
+DEMO_DEV_SIZE = 32
+
+
 def write_demo_glue(
-    root: str | Path, *, seed: int = 0, train_size: int = 64, dev_size: int = 32
+    root: str | Path,
+    *,
+    seed: int = 0,
+    train_size: int = DEMO_TRAIN_SIZE,
+    dev_size: int = DEMO_DEV_SIZE,
 ) -> Path:
     """Tiny synthetic GLUE in the official layout, every task and split.
 
@@ -440,3 +452,20 @@ def write_demo_checkpoint(directory: str | Path, *, seed: int = 0) -> Path:
         torch.manual_seed(seed)
         model = BertModel(DEMO_CONFIG)
     return save_bert_checkpoint(model, directory, vocab)
+
+
+DEMO_CHECKPOINT = "bert_demo"  # the demo checkpoint's folder under the demo data root
+
+
+def write_glue_demo(root: str | Path, seed: int = 0) -> str:
+    """``bibench data demo --task glue``: demo GLUE in ``root/glue_data`` and the tiny random
+    BERT whose vocabulary tokenises it in ``root/bert_demo``; one line saying so."""
+    root = Path(root)
+    write_demo_glue(root / GLUE_FOLDER, seed=seed)
+    checkpoint = write_demo_checkpoint(root / DEMO_CHECKPOINT, seed=seed)
+    return (
+        f"GLUE layout, all {len(GLUE_TASKS)} tasks ({DEMO_TRAIN_SIZE} training / "
+        f"{DEMO_DEV_SIZE} dev rows each) in "
+        f"{root / GLUE_FOLDER}; a random {DEMO_CONFIG.num_hidden_layers}-layer BERT with its "
+        f"vocabulary in {checkpoint}: train with arch.checkpoint={checkpoint}"
+    )

@@ -7,6 +7,7 @@ which rebuild the same model and load its saved weights.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -16,6 +17,16 @@ from bibench_cli.binarize import BinarizePolicy, BinarizeReport, binarize
 from bibench_cli.models import ArchSpec, build_model, get_architecture
 from bibench_cli.models.inputs import TaskShape
 from bibench_cli.tasks import TaskSpec, get_task
+
+NO_CHECKPOINT = "none"  # arch.checkpoint=none: no pretrained start, random init on purpose
+
+
+def arch_checkpoint(cfg: DictConfig) -> str | None:
+    """The run's pretrained start (``arch.checkpoint``), None when unset or ``none``."""
+    value = cfg.arch.checkpoint
+    if not value or value == NO_CHECKPOINT:
+        return None
+    return str(Path(value).expanduser())
 
 
 def plain(node: Any) -> dict[str, Any]:
@@ -36,6 +47,8 @@ def datamodule_for(cfg: DictConfig, spec: TaskSpec | None = None, *, setup: bool
         num_workers=cfg.data.num_workers,
         batch_size=cfg.task.batch_size,
         seed=cfg.seed,
+        subtask=cfg.task.subtask,
+        checkpoint=arch_checkpoint(cfg),
     )
     if setup:
         datamodule.prepare_data()
@@ -46,7 +59,10 @@ def datamodule_for(cfg: DictConfig, spec: TaskSpec | None = None, *, setup: bool
 def policy_for(cfg: DictConfig, arch: ArchSpec) -> BinarizePolicy:
     """The architecture's declared full-precision layers and activation, plus ``policy.keep``."""
     return BinarizePolicy.declared_by(
-        arch.keep, user=tuple(cfg.policy.keep), activation=arch.activation
+        arch.keep,
+        user=tuple(cfg.policy.keep),
+        activation=arch.activation,
+        replacements=arch.replacements,
     )
 
 
@@ -60,12 +76,18 @@ class BuiltModel:
     arch: ArchSpec
 
 
+def _build(cfg: DictConfig, shape: TaskShape) -> nn.Module:
+    return build_model(
+        cfg.arch.name, shape, checkpoint=arch_checkpoint(cfg), **plain(cfg.arch.params)
+    )
+
+
 def teacher_for(cfg: DictConfig, shape: TaskShape, checkpoint: str) -> nn.Module:
     """The full-precision model of ``cfg``'s architecture with the weights of ``checkpoint``
     (the FP32 run a binarized run distils from)."""
     from bibench_cli.models.pretrained import read_state_dict
 
-    model = build_model(cfg.arch.name, shape, **plain(cfg.arch.params))
+    model = _build(cfg, shape)
     model.load_state_dict(read_state_dict(checkpoint), strict=True)
     return model
 
@@ -75,7 +97,7 @@ def model_for(cfg: DictConfig, datamodule: Any = None, spec: TaskSpec | None = N
     e.g. an ImageNet subset's classes) and binarized with the run's algorithm and policy."""
     spec = spec or get_task(cfg.task.name)
     arch = get_architecture(cfg.arch.name)
-    shape = spec.shape(plain(cfg.task.data), datamodule)
-    model = build_model(cfg.arch.name, shape, **plain(cfg.arch.params))
+    shape = spec.model_shape(cfg.task.subtask, plain(cfg.task.data), datamodule)
+    model = _build(cfg, shape)
     report = binarize(model, cfg.algo.name, policy_for(cfg, arch), shape.input.example(2))
     return BuiltModel(model, shape, report, arch)

@@ -110,7 +110,7 @@ class PlainProgress(pl.Callback):
         metrics = {
             key: float(value)
             for key, value in trainer.callback_metrics.items()
-            if key.endswith(("acc", "loss", "loss_epoch"))
+            if key.startswith("val/") or key.endswith(("loss", "loss_epoch"))
         }
         shown = " ".join(f"{key}={value:.4g}" for key, value in sorted(metrics.items()))
         log.info("epoch %d/%d %s", trainer.current_epoch + 1, trainer.max_epochs, shown)

@@ -39,7 +39,13 @@ from omegaconf import DictConfig, OmegaConf
 from bibench_cli.binarize import load_fp32_state_dict
 from bibench_cli.binarize.summary import count_complexity
 from bibench_cli.engine import environment
-from bibench_cli.engine.build import BuiltModel, datamodule_for, model_for, teacher_for
+from bibench_cli.engine.build import (
+    BuiltModel,
+    arch_checkpoint,
+    datamodule_for,
+    model_for,
+    teacher_for,
+)
 from bibench_cli.engine.callbacks import AttemptClock, PlainProgress, now
 from bibench_cli.engine.checkpoint_io import AtomicCheckpointIO
 from bibench_cli.engine.dependencies import baseline_config
@@ -184,8 +190,8 @@ def _start_weights(cfg: DictConfig, built: BuiltModel, baseline: RunRecord | Non
         path = Path(baseline.checkpoint)
     elif cfg.init.checkpoint:
         path = Path(cfg.init.checkpoint).expanduser()
-    elif cfg.arch.checkpoint and cfg.algo.name == "fp32":
-        path = Path(cfg.arch.checkpoint).expanduser()
+    elif arch_checkpoint(cfg) and cfg.algo.name == "fp32":
+        path = Path(arch_checkpoint(cfg))
         note = built.arch.load_pretrained(built.model, path, built.arch.heads)
         if note:
             log.info("pretrained start %s: %s", path, note)

@@ -21,7 +21,13 @@ from omegaconf import DictConfig, OmegaConf
 from bibench_cli.binarize import get_algorithm
 from bibench_cli.binarize.converter import candidate_layers, check_patterns
 from bibench_cli.config import BibenchConfig
-from bibench_cli.engine.build import datamodule_for, plain, policy_for
+from bibench_cli.engine.build import (
+    NO_CHECKPOINT,
+    arch_checkpoint,
+    datamodule_for,
+    plain,
+    policy_for,
+)
 from bibench_cli.engine.dependencies import baseline_config
 from bibench_cli.errors import BibenchError
 from bibench_cli.models import build_model, check_compatible, check_params, get_architecture
@@ -98,8 +104,9 @@ def check_ranges(cfg: DictConfig) -> None:
 def _layer_names(arch: str, shape_key: str) -> tuple[str, ...]:
     """Conv/linear layer names of an architecture built for one task shape (cached: a sweep
     checks the same model for many grid points)."""
-    task, data, params = json.loads(shape_key)
-    model = build_model(arch, get_task(task).shape(data, None), **params)
+    task, subtask, data, params, checkpoint = json.loads(shape_key)
+    shape = get_task(task).model_shape(subtask, data, None)
+    model = build_model(arch, shape, checkpoint=checkpoint, **params)
     return tuple(name for name, _ in candidate_layers(model))
 
 
@@ -115,12 +122,25 @@ def _check_file(key: str, path: str | None) -> None:
         raise ConfigError(f"{key}={path} does not exist")
 
 
+def _check_pretrained_start(cfg: DictConfig, pretrained: str) -> None:
+    """An architecture that starts from a pretrained checkpoint (``pretrained`` says where
+    one comes from) needs ``arch.checkpoint``, or ``none`` for a random start on purpose."""
+    if pretrained and not cfg.arch.checkpoint:
+        raise ConfigError(
+            f"arch={cfg.arch.name} starts from a pretrained checkpoint: set "
+            f"arch.checkpoint=DIR, {pretrained}; or arch.checkpoint={NO_CHECKPOINT} for a "
+            "random start (tests, demos)"
+        )
+
+
 def check_runnable(cfg: DictConfig, *, data: bool = True) -> None:
     """Raise a one-line BibenchError for anything that keeps ``cfg`` from running (see the
     module docstring); ``data=False`` skips looking for the dataset."""
     unknown = unknown_keys(cfg, _schema())
     if unknown:
         raise ConfigError(f"unknown config key(s): {', '.join(unknown)}")
+    spec = get_task(cfg.task.name)
+    spec.check_subtask(cfg.task.subtask)  # first: task settings may interpolate per subtask
     check_ranges(cfg)
     algorithm = get_algorithm(cfg.algo.name)
     package = LOGGER_PACKAGES.get(cfg.logger.name)
@@ -128,7 +148,6 @@ def check_runnable(cfg: DictConfig, *, data: bool = True) -> None:
         raise BibenchError(
             f"logger={cfg.logger.name} needs the {package} package: pip install {package}"
         )
-    spec = get_task(cfg.task.name)
     task_data = plain(cfg.task.data)
     spec.check_options(cfg.task.subtask, task_data)
     if cfg.distill not in DISTILL_MODES:
@@ -144,12 +163,20 @@ def check_runnable(cfg: DictConfig, *, data: bool = True) -> None:
     arch = get_architecture(cfg.arch.name)
     params = plain(cfg.arch.params)
     check_params(cfg.arch.name, params)
-    check_compatible(cfg.arch.name, spec.shape(task_data, None).input)
-    if algorithm.layers:
-        shape_key = json.dumps([spec.name, task_data, params], sort_keys=True, default=str)
-        check_patterns(policy_for(cfg, arch), list(_layer_names(cfg.arch.name, shape_key)))
+    check_compatible(cfg.arch.name, spec.model_shape(cfg.task.subtask, task_data, None).input)
+    _check_pretrained_start(cfg, arch.pretrained)
     _check_file("init.checkpoint", cfg.init.checkpoint)
-    _check_file("arch.checkpoint", cfg.arch.checkpoint)
+    _check_file("arch.checkpoint", arch_checkpoint(cfg))
+    if algorithm.layers:
+        checkpoint = arch_checkpoint(cfg) if arch.sized_by_checkpoint() else None
+        key = [spec.name, cfg.task.subtask, task_data, params, checkpoint]
+        shape_key = json.dumps(key, sort_keys=True, default=str)
+        check_patterns(policy_for(cfg, arch), list(_layer_names(cfg.arch.name, shape_key)))
     if data:
-        subset = {"task": OmegaConf.to_container(cfg.task), "data": dict(cfg.data), "seed": 0}
+        subset = {
+            "task": OmegaConf.to_container(cfg.task, resolve=True),
+            "data": dict(cfg.data),
+            "arch": {"checkpoint": cfg.arch.checkpoint},
+            "seed": 0,
+        }
         _check_data(spec.name, json.dumps(subset, sort_keys=True, default=str))

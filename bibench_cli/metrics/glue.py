@@ -1,4 +1,4 @@
-"""GLUE metrics per task, primary first, computed by torchmetrics.
+"""GLUE metrics per task, primary first, computed by torchmetrics on model outputs.
 
 Accuracy everywhere but CoLA (Matthews correlation, scikit-learn's convention) and STS-B
 (Pearson, then Spearman, on the single regression output); MRPC and QQP add F1 of the
@@ -6,23 +6,21 @@ positive class ("1": paraphrase, duplicate) as GLUE reports it. This is the set 
 ``compute_metrics`` reports; BiBERT keeps the checkpoint with the best accuracy (MCC,
 Pearson-Spearman mean for STS-B). On constant STS-B predictions Pearson is NaN as in SciPy;
 torchmetrics' Spearman is then 0 where SciPy's is NaN.
+
+Every metric here takes what the model returns: logits (N, classes), or the (N, 1)
+regression output of STS-B, so a ``MetricCollection`` of them updates with ``(outputs,
+labels)`` like any other task's metrics.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import warnings
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 from torchmetrics import Metric
-from torchmetrics.classification import (
-    BinaryF1Score,
-    BinaryMatthewsCorrCoef,
-    MulticlassAccuracy,
-)
+from torchmetrics.classification import BinaryF1Score, BinaryMatthewsCorrCoef, MulticlassAccuracy
 from torchmetrics.regression import PearsonCorrCoef, SpearmanCorrCoef
-
-from bibench_cli.data.glue import glue_task
 
 GLUE_METRIC_NAMES: dict[str, tuple[str, ...]] = {
     "cola": ("mcc",),
@@ -37,7 +35,21 @@ GLUE_METRIC_NAMES: dict[str, tuple[str, ...]] = {
 }
 
 
-class GlueMatthewsCorrCoef(BinaryMatthewsCorrCoef):
+class _OnPredictedClass:
+    """Update with logits: the metric sees the predicted class (argmax)."""
+
+    def update(self, logits: Tensor, labels: Tensor) -> None:
+        super().update(logits.argmax(-1), labels)
+
+
+class _OnFlatOutput:
+    """Update with the (N, 1) regression output: the metric sees it as (N,)."""
+
+    def update(self, outputs: Tensor, labels: Tensor) -> None:
+        super().update(outputs.reshape(-1), labels)
+
+
+class GlueMatthewsCorrCoef(_OnPredictedClass, BinaryMatthewsCorrCoef):
     """Binary MCC that is 0 when a row or column of the confusion matrix is empty, as in
     scikit-learn, which GLUE's and BiBERT's evaluation use.
 
@@ -52,38 +64,32 @@ class GlueMatthewsCorrCoef(BinaryMatthewsCorrCoef):
         return super().compute()
 
 
-_FACTORIES: dict[str, Callable[[int], Metric]] = {
-    "acc": lambda classes: MulticlassAccuracy(num_classes=classes, average="micro"),
-    "mcc": lambda classes: GlueMatthewsCorrCoef(),
-    "f1": lambda classes: BinaryF1Score(),
-    "pearson": lambda classes: PearsonCorrCoef(),
-    "spearman": lambda classes: SpearmanCorrCoef(),
-}
+class GlueF1Score(_OnPredictedClass, BinaryF1Score):
+    """F1 of the positive class (label 1) of the predicted classes."""
 
 
-class GlueMetrics(nn.Module):
-    """The metrics of one GLUE task over model outputs: logits (N, classes), or (N, 1) / (N,)
-    predictions for STS-B. ``compute`` returns them by name, primary first."""
+class GluePearson(_OnFlatOutput, PearsonCorrCoef):
+    """Pearson correlation of the regression output with the scores."""
 
-    def __init__(self, task: str) -> None:
-        super().__init__()
-        spec = glue_task(task)
-        self.regression = spec.regression
-        self.names = GLUE_METRIC_NAMES[spec.name]
-        self.metrics = nn.ModuleDict({n: _FACTORIES[n](spec.num_labels) for n in self.names})
 
-    def update(self, outputs: Tensor, labels: Tensor) -> None:
-        predictions = outputs.reshape(-1) if self.regression else outputs.argmax(-1)
-        for metric in self.metrics.values():
-            metric.update(predictions, labels)
+class GlueSpearman(_OnFlatOutput, SpearmanCorrCoef):
+    """Spearman rank correlation of the regression output with the scores (it keeps every
+    prediction, which torchmetrics warns about: STS-B's dev set has 1,500)."""
 
-    def compute(self) -> dict[str, Tensor]:
-        return {name: self.metrics[name].compute() for name in self.names}
+    def __init__(self) -> None:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*will save all targets and predictions")
+            super().__init__()
 
-    def reset(self) -> None:
-        for metric in self.metrics.values():
-            metric.reset()
 
-    @property
-    def primary(self) -> str:
-        return self.names[0]
+def glue_metric(name: str, num_labels: int) -> Metric:
+    """A fresh torchmetrics metric ``name`` (a value of :data:`GLUE_METRIC_NAMES`) for a model
+    with ``num_labels`` outputs."""
+    if name == "acc":
+        return MulticlassAccuracy(num_classes=num_labels, average="micro")
+    return {
+        "mcc": GlueMatthewsCorrCoef,
+        "f1": GlueF1Score,
+        "pearson": GluePearson,
+        "spearman": GlueSpearman,
+    }[name]()

@@ -4,7 +4,11 @@ An :class:`ArchSpec` holds the builder (``build(input, **outputs, **params)``: t
 input spec, its head sizes and the architecture's own options from ``arch.params``), the
 inputs it accepts, which layers stay full precision in binarized runs (``keep`` patterns
 with the reason; None falls back to the first and last conv/linear), the activation that
-replaces ReLU in binarized runs, and how a pretrained start is loaded from a local file.
+replaces ReLU in binarized runs, the modules every binarized run swaps for binarized ones
+(``replacements``: BERT's attention and word embedding), and how a pretrained start is
+loaded from a local file. An architecture whose runs need a pretrained start says where one
+comes from (``pretrained``): ``arch.checkpoint`` is then required (``none``: random init), and
+its builder may take the checkpoint (``checkpoint=``) to size the model after it.
 Descriptions and families live in ``conf/arch/*.yaml`` (``bibench list`` reads them there).
 """
 
@@ -17,8 +21,15 @@ from pathlib import Path
 
 from torch import nn
 
+from bibench_cli.models import bert
 from bibench_cli.models.errors import IncompatibleError, UnknownArchitectureError
-from bibench_cli.models.inputs import ImageSizes, InputConstraint, InputSpec, TaskShape
+from bibench_cli.models.inputs import (
+    ImageSizes,
+    InputConstraint,
+    InputSpec,
+    TaskShape,
+    TokenSequences,
+)
 from bibench_cli.models.pretrained import load_state_dict_file
 from bibench_cli.models.resnet import KEEP as RESNET_KEEP
 from bibench_cli.models.resnet import resnet18, resnet20, resnet34
@@ -48,19 +59,42 @@ class ArchSpec:
     load_pretrained: Callable[[nn.Module, Path, tuple[str, ...]], str] = field(
         default=load_state_dict_file
     )
+    # module type -> binarized module swapped in by every binarized run (bi-attention)
+    replacements: Mapping[type[nn.Module], type[nn.Module]] = field(default_factory=dict)
+    pretrained: str = ""  # where a required pretrained start (arch.checkpoint) comes from
 
     def options(self) -> list[str]:
         """The builder's own keyword options (what ``arch.params`` may set)."""
         parameters = inspect.signature(self.build).parameters.values()
-        return [p.name for p in parameters if p.kind is p.KEYWORD_ONLY and p.default is not p.empty]
+        return [
+            p.name
+            for p in parameters
+            if p.kind is p.KEYWORD_ONLY and p.default is not p.empty and p.name != CHECKPOINT
+        ]
+
+    def sized_by_checkpoint(self) -> bool:
+        """Whether the builder reads the pretrained start (``arch.checkpoint``) for its sizes."""
+        return CHECKPOINT in inspect.signature(self.build).parameters
 
 
+CHECKPOINT = "checkpoint"  # the builder option that receives arch.checkpoint
 _IMAGE_CLASSIFIER = {"heads": ("fc",)}
+_BERT = {
+    "keep": bert.KEEP,
+    "heads": ("classifier",),
+    "load_pretrained": bert.load_pretrained_bert,
+    "replacements": bert.BINARIZED_MODULES,
+    "pretrained": f"a directory with {bert.EXPECTED_FILES}; {bert.WHERE_TO_GET}",
+}
+_BERT_INPUTS = TokenSequences(512, why="BERT's position embeddings")
 _REGISTRY: dict[str, ArchSpec] = {
     "resnet20": ArchSpec(resnet20, ImageSizes(), RESNET_KEEP, **_IMAGE_CLASSIFIER),
     "resnet18": ArchSpec(resnet18, ImageSizes(), RESNET_KEEP, **_IMAGE_CLASSIFIER),
     "resnet34": ArchSpec(resnet34, ImageSizes(), RESNET_KEEP, **_IMAGE_CLASSIFIER),
     "vggsmall": ArchSpec(vggsmall, VGGSMALL_INPUTS, VGGSMALL_KEEP, **_IMAGE_CLASSIFIER),
+    **{
+        name: ArchSpec(bert.bert_builder(name), _BERT_INPUTS, **_BERT) for name in bert.BERT_CONFIGS
+    },
 }
 
 
@@ -93,8 +127,14 @@ def check_params(name: str, params: Mapping[str, object]) -> None:
         )
 
 
-def build_model(name: str, shape: TaskShape, **params: object) -> nn.Module:
-    """A freshly initialised full-precision ``name`` for the task's input and heads."""
+def build_model(
+    name: str, shape: TaskShape, *, checkpoint: str | None = None, **params: object
+) -> nn.Module:
+    """A freshly initialised full-precision ``name`` for the task's input and heads;
+    ``checkpoint`` (the pretrained start) goes to builders that size the model after it."""
     check_compatible(name, shape.input)
     check_params(name, params)
-    return get_architecture(name).build(shape.input, **shape.outputs, **params)
+    spec = get_architecture(name)
+    if spec.sized_by_checkpoint():
+        params = {**params, CHECKPOINT: checkpoint}
+    return spec.build(shape.input, **shape.outputs, **params)

@@ -8,6 +8,8 @@ published checkpoints load 1:1. Differences that matter to binarization:
 - the attention maths, softmax(QKᵀ/√d + mask)·V with dropout on the probabilities, is its own
   module per layer (``encoder.layer.N.attention.self.core``) so a binarizer can swap it for
   BiBERT's bi-attention;
+- the word embedding is a :class:`WordEmbedding` (an ``nn.Embedding`` of its own type), so a
+  binarizer can swap it alone: BiBERT binarizes it, not the position and token-type tables;
 - every linear is a plain ``nn.Linear`` (the converter swaps exact types); GELU and the pooler's
   tanh are modules that binarized runs keep;
 - ``forward_with_internals`` also returns what distillation needs: the hidden states (embedding
@@ -21,7 +23,9 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, fields, replace
+from fnmatch import fnmatchcase
 from pathlib import Path
 from pickle import UnpicklingError
 from typing import Any, NamedTuple
@@ -32,13 +36,16 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
-from bibench_cli.errors import BibenchError
+from bibench_cli.binarize.base import ActivationMatmul
+from bibench_cli.binarize.bi_attention import BiAttention, BinaryEmbedding
+from bibench_cli.errors import BibenchError, item_list
 from bibench_cli.models.errors import UnknownArchitectureError
+from bibench_cli.models.inputs import TokenInput
 
 #: Full-precision layers of a binarized BERT (with keep_first/keep_last off): the classifier.
 #: Query, key, value, attention output, intermediate, output and pooler are binarized; the
 #: LayerNorms and position/token-type embeddings are not Linear layers, so never candidates.
-KEEP = ("classifier",)
+KEEP = {"classifier": "task head (full precision in BiBERT and BiBench)"}
 
 CONFIG_FILE = "config.json"
 SAFETENSORS_FILE = "model.safetensors"
@@ -46,6 +53,7 @@ BIN_FILE = "pytorch_model.bin"
 VOCAB_FILE = "vocab.txt"
 TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
 MASKED_SCORE = -10000.0
+EXPECTED_FILES = f"{CONFIG_FILE}, {SAFETENSORS_FILE} or {BIN_FILE}, and {VOCAB_FILE}"
 WHERE_TO_GET = (
     "download one (huawei-noah/TinyBERT_General_4L_312D, huawei-noah/TinyBERT_General_6L_768D or "
     "bert-base-uncased from the Hugging Face hub, or a copy fine-tuned on the task) into it"
@@ -147,12 +155,17 @@ def padding_bias(attention_mask: Tensor, dtype: torch.dtype) -> Tensor:
     return (1.0 - attention_mask[:, None, None, :].to(dtype)) * MASKED_SCORE
 
 
+class WordEmbedding(nn.Embedding):
+    """The word (WordPiece) table: a type of its own so that binarized runs swap this table
+    and not the position and token-type ones."""
+
+
 class BertEmbeddings(nn.Module):
     """Word + position + token-type embeddings, LayerNorm, dropout."""
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__()
-        self.word_embeddings = nn.Embedding(
+        self.word_embeddings = WordEmbedding(
             config.vocab_size, config.hidden_size, padding_idx=config.pad_token_id
         )
         self.position_embeddings = nn.Embedding(config.max_position_embeddings, config.hidden_size)
@@ -176,11 +189,12 @@ class BertEmbeddings(nn.Module):
         return self.dropout(self.LayerNorm(embeddings))
 
 
-class DotProductAttention(nn.Module):
+class DotProductAttention(ActivationMatmul, nn.Module):
     """softmax(QKᵀ/√d + mask)·V with dropout on the probabilities, per head (FP32 BERT).
 
     Inputs (B, heads, T, d) and the additive (B, 1, 1, T) padding bias. A separate module so
-    that binarized runs can replace it (BiBERT's bi-attention has no softmax at all).
+    that binarized runs can replace it (BiBERT's bi-attention has no softmax at all), and an
+    :class:`ActivationMatmul` so that complexity counting takes its two matmuls as float.
     """
 
     def __init__(self, head_size: int, dropout: float) -> None:
@@ -382,6 +396,12 @@ def init_bert_weights(model: nn.Module, std: float) -> None:
             nn.init.zeros_(module.bias)
 
 
+#: What every binarized run of a BERT swaps besides the algorithm's linears, whatever the
+#: algorithm (BiBench does it so binarized BERTs converge at all): BiBERT's bi-attention for
+#: the softmax attention and its binarized word embedding.
+BINARIZED_MODULES = {DotProductAttention: BiAttention, WordEmbedding: BinaryEmbedding}
+
+
 def build_bert(name: str, *, num_labels: int, **overrides: Any) -> BertForSequenceClassification:
     """A freshly initialised ``bert_tiny4`` / ``bert_tiny6`` / ``bert_base`` (``overrides``
     change config fields, e.g. ``vocab_size`` for another vocabulary)."""
@@ -389,6 +409,42 @@ def build_bert(name: str, *, num_labels: int, **overrides: Any) -> BertForSequen
         known = ", ".join(BERT_CONFIGS)
         raise UnknownArchitectureError(f"unknown BERT config {name!r}; known: {known}")
     return BertForSequenceClassification(replace(BERT_CONFIGS[name], **overrides), num_labels)
+
+
+def bert_builder(preset: str) -> Callable[..., BertForSequenceClassification]:
+    """The architecture registry's builder of ``preset``.
+
+    A run with a checkpoint (``arch.checkpoint``) builds the BERT its ``config.json``
+    describes, so the checkpoint's weights fit; without one (``arch.checkpoint=none``) the
+    preset's sizes, with the tokenizer's vocabulary when the data has been read. A
+    vocabulary or sequence length the model cannot take is a CheckpointError (a mismatch to
+    fix, not an incompatible architecture a sweep may skip).
+    """
+
+    def build(
+        input: TokenInput, *, num_labels: int, checkpoint: str | None = None
+    ) -> BertForSequenceClassification:
+        if checkpoint:
+            config = read_config(checkpoint_files(checkpoint)[0])
+        else:
+            config = BERT_CONFIGS[preset]
+            if input.vocab_size:
+                config = replace(config, vocab_size=input.vocab_size)
+        source = f"the checkpoint {checkpoint}" if checkpoint else f"the {preset} preset"
+        if input.vocab_size and input.vocab_size > config.vocab_size:
+            raise CheckpointError(
+                f"the tokenizer has {input.vocab_size} entries but {source} only "
+                f"{config.vocab_size} word embeddings: use the checkpoint's own vocab.txt"
+            )
+        if input.length > config.max_position_embeddings:
+            raise CheckpointError(
+                f"max_seq_length {input.length} exceeds the {config.max_position_embeddings} "
+                f"positions of {source}; lower task.data.max_seq_length"
+            )
+        return BertForSequenceClassification(config, num_labels)
+
+    build.__name__ = build.__qualname__ = preset
+    return build
 
 
 # --- checkpoints -------------------------------------------------------------------------
@@ -412,8 +468,8 @@ def checkpoint_files(directory: str | Path) -> tuple[Path, Path, Path]:
         missing.append(f"{SAFETENSORS_FILE} or {BIN_FILE}")
     if missing:
         raise CheckpointNotFoundError(
-            f"BERT checkpoint at {directory} lacks {', '.join(missing)} (expected {CONFIG_FILE}, "
-            f"{SAFETENSORS_FILE} or {BIN_FILE}, and {VOCAB_FILE}); {WHERE_TO_GET}"
+            f"BERT checkpoint at {directory} lacks {', '.join(missing)} (expected "
+            f"{EXPECTED_FILES}); {WHERE_TO_GET}"
         )
     return directory / CONFIG_FILE, weights[0], directory / VOCAB_FILE
 
@@ -463,14 +519,22 @@ def _canonical_key(key: str) -> str | None:
     return key
 
 
-def load_bert_classifier(directory: str | Path, *, num_labels: int) -> LoadedBert:
-    """A ``BertForSequenceClassification`` from a local checkpoint directory.
+#: Parameters a checkpoint may lack (general, not fine-tuned checkpoints): initialised fresh.
+OPTIONAL_PREFIXES = ("bert.pooler.", "classifier.")
 
-    Every embedding and encoder weight must be present with the right shape; the pooler and
-    classifier may be absent (general, not fine-tuned checkpoints) and are then initialised.
+
+def load_bert_weights(
+    model: BertForSequenceClassification, directory: str | Path, heads: Iterable[str] = ()
+) -> tuple[list[str], list[str]]:
+    """Load a checkpoint directory's weights into ``model``; returns the parameters left at
+    their initialisation and the checkpoint entries not used (pre-training heads such as
+    ``cls.*``).
+
+    Every embedding and encoder weight must be present with the right shape. The pooler and
+    classifier may be absent; layers matching a ``heads`` pattern may also differ in shape (a
+    checkpoint fine-tuned for another label count, e.g. MNLI's three for a two-label task).
     """
     config_path, weights_path, _ = checkpoint_files(directory)
-    model = BertForSequenceClassification(read_config(config_path), num_labels)
     expected = model.state_dict()
     state: dict[str, Tensor] = {}
     ignored = []
@@ -480,21 +544,48 @@ def load_bert_classifier(directory: str | Path, *, num_labels: int) -> LoadedBer
             state[name] = value
         elif name is not None:
             ignored.append(key)
-    for name, value in state.items():
-        if value.shape != expected[name].shape:
-            raise CheckpointError(
-                f"{weights_path}: {name} has shape {tuple(value.shape)}, the model expects "
-                f"{tuple(expected[name].shape)} (num_labels={num_labels}; config {config_path})"
-            )
+    for name, value in list(state.items()):
+        if value.shape == expected[name].shape:
+            continue
+        if any(fnmatchcase(name.rpartition(".")[0], pattern) for pattern in heads):
+            del state[name]  # another head: keeps its initialisation
+            continue
+        raise CheckpointError(
+            f"{weights_path}: {name} has shape {tuple(value.shape)}, the model expects "
+            f"{tuple(expected[name].shape)} (config {config_path})"
+        )
     missing = [k for k in expected if k not in state]
-    required = [k for k in missing if not k.startswith(("bert.pooler.", "classifier."))]
+    required = [k for k in missing if not k.startswith(OPTIONAL_PREFIXES)]
     if required:
         raise CheckpointError(
             f"{weights_path} is not a checkpoint of this BERT: missing {len(required)} "
             f"weights, e.g. {', '.join(required[:3])}"
         )
     model.load_state_dict(state, strict=False)
-    return LoadedBert(model, missing, ignored)
+    return missing, ignored
+
+
+def load_bert_classifier(directory: str | Path, *, num_labels: int) -> LoadedBert:
+    """A ``BertForSequenceClassification`` of a local checkpoint directory's config with its
+    weights (a pooler or classifier it lacks is initialised; see :func:`load_bert_weights`)."""
+    config_path, _, _ = checkpoint_files(directory)
+    model = BertForSequenceClassification(read_config(config_path), num_labels)
+    initialised, ignored = load_bert_weights(model, directory)
+    return LoadedBert(model, initialised, ignored)
+
+
+def load_pretrained_bert(
+    model: BertForSequenceClassification, directory: str | Path, heads: Iterable[str] = ()
+) -> str:
+    """The registry's pretrained start (``arch.checkpoint``): the checkpoint's weights into a
+    model built from its config; a one-line note of what was left fresh or unused."""
+    initialised, ignored = load_bert_weights(model, directory, heads)
+    notes = []
+    if initialised:
+        notes.append(f"initialised fresh: {item_list(initialised)}")
+    if ignored:
+        notes.append(f"checkpoint entries not used: {item_list(ignored)}")
+    return "; ".join(notes)
 
 
 def save_bert_checkpoint(

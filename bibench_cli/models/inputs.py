@@ -48,6 +48,24 @@ class ImageInput(InputSpec):
 
 
 @dataclass(frozen=True)
+class TokenInput(InputSpec):
+    """N×T token ids with their segment (token type) ids and padding mask, BERT's three
+    inputs. ``vocab_size`` is the tokenizer's, once the data has been read (None before)."""
+
+    length: int
+    vocab_size: int | None = None
+    kind: ClassVar[str] = "tokens"
+
+    def describe(self) -> str:
+        vocabulary = f" from a vocabulary of {self.vocab_size}" if self.vocab_size else ""
+        return f"token input of {self.length} ids per sequence{vocabulary}"
+
+    def example(self, batch: int = 2) -> dict[str, torch.Tensor]:
+        ids = torch.zeros(batch, self.length, dtype=torch.long)
+        return {"input_ids": ids, "token_type_ids": ids, "attention_mask": torch.ones_like(ids)}
+
+
+@dataclass(frozen=True)
 class TaskShape:
     """What a model must be built for: the input and the head sizes, passed to the
     architecture's builder as keyword arguments (e.g. ``num_classes``)."""
@@ -97,3 +115,18 @@ class ImageSizes(InputConstraint):
         size = spec.size
         in_range = size >= self.min_size and (self.max_size is None or size <= self.max_size)
         return in_range and size % self.multiple == 0
+
+
+@dataclass(frozen=True)
+class TokenSequences(InputConstraint):
+    """Token inputs of at most ``max_length`` ids per sequence (``why`` says what sets it)."""
+
+    max_length: int
+    why: str = ""
+
+    def describe(self) -> str:
+        why = f" ({self.why})" if self.why else ""
+        return f"token sequences of at most {self.max_length} ids{why}"
+
+    def accepts(self, spec: InputSpec) -> bool:
+        return isinstance(spec, TokenInput) and 1 <= spec.length <= self.max_length

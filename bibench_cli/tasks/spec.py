@@ -20,7 +20,9 @@ from bibench_cli.errors import BibenchError
 from bibench_cli.models.inputs import TaskShape
 
 # Options every datamodule may take; the rest of its constructor is ``task.data``.
-SHARED_OPTIONS = ("root", "download", "batch_size", "num_workers", "seed")
+# ``subtask`` is ``task.subtask``; ``checkpoint`` the run's pretrained start (``arch.checkpoint``,
+# None without one), whose vocabulary a text task tokenises with.
+SHARED_OPTIONS = ("root", "download", "batch_size", "num_workers", "seed", "subtask", "checkpoint")
 CORRUPTIONS = "corruptions"  # capability: test images a corruption benchmark can perturb
 DISTILL = "distill"  # capability: a binarized run can distil from its FP32 teacher
 
@@ -64,6 +66,17 @@ class TaskSpec:
         parameters = inspect.signature(self.datamodule).parameters
         return [name for name in parameters if name not in SHARED_OPTIONS]
 
+    def check_subtask(self, subtask: str) -> None:
+        """One line for a ``task.subtask`` the task does not have (checked before anything
+        else of the config resolves: a task YAML may interpolate per-subtask settings)."""
+        if self.subtasks and subtask not in self.subtasks:
+            raise TaskOptionError(
+                f"task {self.name!r} needs task.subtask, one of {', '.join(self.subtasks)}; "
+                f"got {subtask!r}"
+            )
+        if not self.subtasks and subtask:
+            raise TaskOptionError(f"task {self.name!r} has no subtasks; got {subtask!r}")
+
     def check_options(self, subtask: str, data: Mapping[str, Any]) -> None:
         """One line for an unknown ``task.data`` key or ``task.subtask`` value."""
         accepted = self.data_options()
@@ -73,13 +86,16 @@ class TaskSpec:
                 f"unknown task.data option(s) {', '.join(unknown)} for task {self.name!r}; "
                 f"accepted: {', '.join(accepted) or 'none'}"
             )
-        if self.subtasks and subtask not in self.subtasks:
-            raise TaskOptionError(
-                f"task {self.name!r} needs task.subtask, one of {', '.join(self.subtasks)}; "
-                f"got {subtask!r}"
-            )
-        if not self.subtasks and subtask:
-            raise TaskOptionError(f"task {self.name!r} has no subtasks; got {subtask!r}")
+        self.check_subtask(subtask)
+
+    def model_shape(
+        self, subtask: str, data: Mapping[str, Any], datamodule: Any = None
+    ) -> TaskShape:
+        """The model shape of one run: ``shape(data, datamodule)``, with the subtask for shape
+        functions that take it (GLUE's head size depends on the subtask)."""
+        if "subtask" in inspect.signature(self.shape).parameters:
+            return self.shape(data, datamodule, subtask=subtask)
+        return self.shape(data, datamodule)
 
     def build_datamodule(self, data: Mapping[str, Any], **shared: Any) -> Any:
         """The datamodule (nothing read yet): ``shared`` options it does not take (``root``
