@@ -8,7 +8,7 @@ import json
 import pytest
 import torch
 import transformers
-from compose import compose_config
+from conftest import compose_config
 
 from bibench_cli.data.errors import CorruptDatasetError, DataOptionError, DatasetNotFoundError
 from bibench_cli.data.glue import (
@@ -18,11 +18,11 @@ from bibench_cli.data.glue import (
     load_tokenizer,
     read_glue,
     truncate_pair,
-    write_demo_checkpoint,
     write_demo_glue,
 )
 from bibench_cli.models.bert import load_bert_classifier
 from bibench_cli.runs.identity import resolve
+from bibench_cli.tasks.glue import write_demo_checkpoint
 
 MNLI_PARSES = "( ( a b ) c )\t( d e )\t(ROOT (S (NN a)))\t(ROOT (S (NN d)))"
 # (folder, file, content, expected texts_a, texts_b, labels): rows as in the official files

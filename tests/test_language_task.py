@@ -10,12 +10,11 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
-from cli_helpers import bibench
-from compose import compose_config
+from conftest import bibench, compose_config
 from test_train import tiny_cfg
 
 from bibench_cli.data.errors import DataOptionError, DatasetNotFoundError
-from bibench_cli.data.glue import DEMO_CHECKPOINT, DEMO_WORDS, SPECIAL_TOKENS, write_glue_demo
+from bibench_cli.data.glue import DEMO_WORDS, SPECIAL_TOKENS
 from bibench_cli.data.glue_datamodule import GlueDataModule
 from bibench_cli.engine.build import arch_checkpoint
 from bibench_cli.engine.train import prepare, train
@@ -25,7 +24,7 @@ from bibench_cli.models.bert import BertConfig, BertForSequenceClassification
 from bibench_cli.models.distill import direction_matching_losses, prediction_distillation_loss
 from bibench_cli.models.inputs import TaskShape, TokenInput
 from bibench_cli.tasks import get_task
-from bibench_cli.tasks.glue import GlueModule
+from bibench_cli.tasks.glue import DEMO_CHECKPOINT, GlueModule, write_glue_demo
 
 VOCAB_SIZE = len(SPECIAL_TOKENS) + len(DEMO_WORDS)
 ROOT = Path(__file__).resolve().parents[1]

@@ -27,21 +27,14 @@ import torch
 from tokenizers import BertWordPieceTokenizer
 
 from bibench_cli.data.errors import CorruptDatasetError, DataOptionError, DatasetNotFoundError
-from bibench_cli.models.bert import (
-    CONFIG_FILE,
-    TOKENIZER_CONFIG_FILE,
-    VOCAB_FILE,
-    BertConfig,
-    BertModel,
-    CheckpointError,
-    save_bert_checkpoint,
-)
 
 HOW_TO_GET = (
     "download GLUE with the official script (download_glue_data.py, "
     "github.com/nyu-mll/GLUE-baselines) or from https://gluebenchmark.com/tasks"
 )
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+# The tokenizer's files in a Hugging Face checkpoint folder (models.bert reads the weights).
+CONFIG_FILE, TOKENIZER_CONFIG_FILE, VOCAB_FILE = "config.json", "tokenizer_config.json", "vocab.txt"
 GLUE_FOLDER = "glue_data"  # what the official download script writes under its data dir
 
 
@@ -265,11 +258,11 @@ def load_tokenizer(source: str | Path) -> BertWordPieceTokenizer:
                     json.loads(path.read_text(encoding="utf-8")).get("do_lower_case", lowercase)
                 )
             except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError) as error:
-                raise CheckpointError(f"cannot read {path}: {error}") from None
+                raise CorruptDatasetError(f"cannot read {path}: {error}") from None
     tokenizer = BertWordPieceTokenizer(str(vocab), lowercase=lowercase)
     missing = [t for t in SPECIAL_TOKENS[:4] if tokenizer.token_to_id(t) is None]
     if missing:
-        raise CheckpointError(f"{vocab} lacks BERT's special tokens {', '.join(missing)}")
+        raise CorruptDatasetError(f"{vocab} lacks BERT's special tokens {', '.join(missing)}")
     return tokenizer
 
 
@@ -428,44 +421,3 @@ def write_demo_glue(
                 lines.append(_demo_row(task, index, a, b, label, dev=split != "train"))
             (folder / filename).write_text("\n".join(lines) + "\n", encoding="utf-8")
     return root
-
-
-#: The demo checkpoint's size: two small layers, enough positions for every BiBERT recipe.
-DEMO_CONFIG = BertConfig(
-    vocab_size=len(SPECIAL_TOKENS) + len(DEMO_WORDS),
-    hidden_size=32,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    intermediate_size=64,
-    max_position_embeddings=128,
-)
-
-
-def write_demo_checkpoint(directory: str | Path, *, seed: int = 0) -> Path:
-    """A tiny randomly initialised BERT (no task head) whose vocabulary covers the demo
-    words, in the Hugging Face layout (config.json, model.safetensors, vocab.txt)."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    vocab = directory / "vocab.txt"
-    vocab.write_text("\n".join(SPECIAL_TOKENS + DEMO_WORDS) + "\n", encoding="utf-8")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = BertModel(DEMO_CONFIG)
-    return save_bert_checkpoint(model, directory, vocab)
-
-
-DEMO_CHECKPOINT = "bert_demo"  # the demo checkpoint's folder under the demo data root
-
-
-def write_glue_demo(root: str | Path, seed: int = 0) -> str:
-    """``bibench data demo --task glue``: demo GLUE in ``root/glue_data`` and the tiny random
-    BERT whose vocabulary tokenises it in ``root/bert_demo``; one line saying so."""
-    root = Path(root)
-    write_demo_glue(root / GLUE_FOLDER, seed=seed)
-    checkpoint = write_demo_checkpoint(root / DEMO_CHECKPOINT, seed=seed)
-    return (
-        f"GLUE layout, all {len(GLUE_TASKS)} tasks ({DEMO_TRAIN_SIZE} training / "
-        f"{DEMO_DEV_SIZE} dev rows each) in "
-        f"{root / GLUE_FOLDER}; a random {DEMO_CONFIG.num_hidden_layers}-layer BERT with its "
-        f"vocabulary in {checkpoint}: train with arch.checkpoint={checkpoint}"
-    )

@@ -187,10 +187,13 @@ def resolve(cfg: DictConfig | Mapping[str, Any]) -> RunIdentity:
         plain["init"]["mode"] = "scratch"  # FP32 runs start from scratch whatever init says
     recipe = resolve_recipe(plain)
     computed = {**plain, "recipe": recipe}
-    ignored = BOOKKEEPING + REQUESTED + ((("policy",),) if fp32 else ())
+    # an FP32 run neither binarizes (policy) nor distils: the same FP32 run serves them all
+    ignored = BOOKKEEPING + REQUESTED + ((("policy",), ("distill",)) if fp32 else ())
     run_id = _digest(computed, ignored)
     recipe_id = _digest(computed, (*ignored, ("seed",)))
-    pair_id = _digest(plain, (*BOOKKEEPING, ("algo",), ("seed",), ("init",), ("policy",)))
+    pair_id = _digest(
+        plain, (*BOOKKEEPING, ("algo",), ("seed",), ("init",), ("policy",), ("distill",))
+    )
     fields = {
         "experiment": plain["experiment"],
         "algo": plain["algo"]["name"],

@@ -15,15 +15,26 @@ reports both as subtask results (``mnli-m``, ``mnli-mm``), the paper's two GLUE 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torchmetrics import MetricCollection
 
-from bibench_cli.data.glue import GLUE_TASKS, glue_task, write_glue_demo
+from bibench_cli.data.glue import (
+    DEMO_DEV_SIZE,
+    DEMO_TRAIN_SIZE,
+    DEMO_WORDS,
+    GLUE_FOLDER,
+    GLUE_TASKS,
+    SPECIAL_TOKENS,
+    glue_task,
+    write_demo_glue,
+)
 from bibench_cli.data.glue_datamodule import GlueDataModule
 from bibench_cli.metrics.glue import GLUE_METRIC_NAMES, glue_metric
+from bibench_cli.models.bert import BertConfig, BertModel, save_bert_checkpoint
 from bibench_cli.models.distill import direction_matching_losses, prediction_distillation_loss
 from bibench_cli.models.inputs import TaskShape, TokenInput
 from bibench_cli.tasks.module import TaskModule
@@ -137,6 +148,45 @@ class GlueModule(TaskModule):
             self.log_dict(more)
             self.computed["test"].update(more)
             self.subtask_results[name] = more[f"test/{name}/{primary}"]
+
+
+DEMO_CHECKPOINT = "bert_demo"  # the demo checkpoint's folder under the demo data root
+#: The demo checkpoint's size: two small layers, enough positions for every BiBERT recipe.
+DEMO_CONFIG = BertConfig(
+    vocab_size=len(SPECIAL_TOKENS) + len(DEMO_WORDS),
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    intermediate_size=64,
+    max_position_embeddings=128,
+)
+
+
+def write_demo_checkpoint(directory: str | Path, *, seed: int = 0) -> Path:
+    """A tiny randomly initialised BERT (no task head) whose vocabulary covers the demo
+    words, in the Hugging Face layout (config.json, model.safetensors, vocab.txt)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    vocab = directory / "vocab.txt"
+    vocab.write_text("\n".join(SPECIAL_TOKENS + DEMO_WORDS) + "\n", encoding="utf-8")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = BertModel(DEMO_CONFIG)
+    return save_bert_checkpoint(model, directory, vocab)
+
+
+def write_glue_demo(root: str | Path, seed: int = 0) -> str:
+    """``bibench data demo --task glue``: demo GLUE in ``root/glue_data`` and the tiny random
+    BERT whose vocabulary tokenises it in ``root/bert_demo``; one line saying so."""
+    root = Path(root)
+    write_demo_glue(root / GLUE_FOLDER, seed=seed)
+    checkpoint = write_demo_checkpoint(root / DEMO_CHECKPOINT, seed=seed)
+    return (
+        f"GLUE layout, all {len(GLUE_TASKS)} tasks ({DEMO_TRAIN_SIZE} training / "
+        f"{DEMO_DEV_SIZE} dev rows each) in "
+        f"{root / GLUE_FOLDER}; a random {DEMO_CONFIG.num_hidden_layers}-layer BERT with its "
+        f"vocabulary in {checkpoint}: train with arch.checkpoint={checkpoint}"
+    )
 
 
 TASKS = (
