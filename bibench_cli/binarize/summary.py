@@ -18,9 +18,12 @@ what it finds into binary and floating point:
   layer adds its algorithm's ``extra_inference_flops``. Parameter-free layers (activations,
   pooling) and functional ops (residual additions) are not counted: eq. 7 counts "the
   computation related to these parameters".
+- a module that declares ``counts_as_float = True`` (PointNet's point transform, a batched
+  matmul of activations) is counted as floating point: its parameters and the FLOPs that
+  ``torch.utils.flop_counter.FlopCounterMode`` sees in its own forward.
 - any other module that holds parameters, or runs matmul/conv FLOPs that
-  ``torch.utils.flop_counter.FlopCounterMode`` sees outside its children, is counted as
-  floating point and named in one warning rather than dropped.
+  ``FlopCounterMode`` sees outside its children, is counted as floating point too, and named
+  in one warning rather than dropped.
 """
 
 from __future__ import annotations
@@ -237,6 +240,8 @@ def _layer(name: str, module: nn.Module, calls: _Calls) -> tuple[LayerCount | No
         flops = sum(math.prod(out) for _, out in calls.shapes)
         return LayerCount(name, kind, params_float=params, macs_float=flops), ""
     macs = calls.own_flops // 2
+    if getattr(module, "counts_as_float", False):
+        return LayerCount(name, kind, params_float=params, macs_float=macs), ""
     if not params and not macs:
         return None, ""
     layer = LayerCount(name, kind, params_float=params, macs_float=macs, known=False)
