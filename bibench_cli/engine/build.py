@@ -43,10 +43,11 @@ def datamodule_for(cfg: DictConfig, spec: TaskSpec | None = None, *, setup: bool
     return datamodule
 
 
-def policy_for(cfg: DictConfig, arch: ArchSpec) -> BinarizePolicy:
-    """The architecture's declared full-precision layers and activation, plus ``policy.keep``."""
+def policy_for(cfg: DictConfig, arch: ArchSpec, shape: TaskShape) -> BinarizePolicy:
+    """The architecture's declared full-precision layers (of the model built for ``shape``)
+    and activation, plus ``policy.keep``."""
     return BinarizePolicy.declared_by(
-        arch.keep, user=tuple(cfg.policy.keep), activation=arch.activation
+        arch.keep_for(shape), user=tuple(cfg.policy.keep), activation=arch.activation
     )
 
 
@@ -77,5 +78,5 @@ def model_for(cfg: DictConfig, datamodule: Any = None, spec: TaskSpec | None = N
     arch = get_architecture(cfg.arch.name)
     shape = spec.shape(plain(cfg.task.data), datamodule)
     model = build_model(cfg.arch.name, shape, **plain(cfg.arch.params))
-    report = binarize(model, cfg.algo.name, policy_for(cfg, arch), shape.input.example(2))
+    report = binarize(model, cfg.algo.name, policy_for(cfg, arch, shape), shape.input.example(2))
     return BuiltModel(model, shape, report, arch)

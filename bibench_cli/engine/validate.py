@@ -144,10 +144,12 @@ def check_runnable(cfg: DictConfig, *, data: bool = True) -> None:
     arch = get_architecture(cfg.arch.name)
     params = plain(cfg.arch.params)
     check_params(cfg.arch.name, params)
-    check_compatible(cfg.arch.name, spec.shape(task_data, None).input)
+    shape = spec.shape(task_data, None)
+    check_compatible(cfg.arch.name, shape.input)
     if algorithm.layers:
         shape_key = json.dumps([spec.name, task_data, params], sort_keys=True, default=str)
-        check_patterns(policy_for(cfg, arch), list(_layer_names(cfg.arch.name, shape_key)))
+        names = list(_layer_names(cfg.arch.name, shape_key))
+        check_patterns(policy_for(cfg, arch, shape), names)
     _check_file("init.checkpoint", cfg.init.checkpoint)
     _check_file("arch.checkpoint", cfg.arch.checkpoint)
     if data:

@@ -3,7 +3,8 @@
 An :class:`ArchSpec` holds the builder (``build(input, **outputs, **params)``: the task's
 input spec, its head sizes and the architecture's own options from ``arch.params``), the
 inputs it accepts, which layers stay full precision in binarized runs (``keep`` patterns
-with the reason; None falls back to the first and last conv/linear), the activation that
+with the reason, or a function of the task shape giving them when the layers differ by
+head; None falls back to the first and last conv/linear), the activation that
 replaces ReLU in binarized runs, and how a pretrained start is loaded from a local file.
 Descriptions and families live in ``conf/arch/*.yaml`` (``bibench list`` reads them there).
 """
@@ -19,6 +20,8 @@ from torch import nn
 
 from bibench_cli.models.errors import IncompatibleError, UnknownArchitectureError
 from bibench_cli.models.inputs import ImageSizes, InputConstraint, InputSpec, TaskShape
+from bibench_cli.models.pointnet import HEAD_LAYERS as POINTNET_HEADS
+from bibench_cli.models.pointnet import POINTNET_INPUTS, keep_for, pointnet, pointnet_vanilla
 from bibench_cli.models.pretrained import load_state_dict_file
 from bibench_cli.models.resnet import KEEP as RESNET_KEEP
 from bibench_cli.models.resnet import resnet18, resnet20, resnet34
@@ -42,12 +45,17 @@ class ArchSpec:
 
     build: Callable[..., nn.Module]
     accepts: InputConstraint
-    keep: Mapping[str, str] | None = None  # fnmatch pattern -> why it stays full precision
+    # fnmatch pattern -> why it stays full precision, or the task shape -> those patterns
+    keep: Mapping[str, str] | Callable[[TaskShape], Mapping[str, str]] | None = None
     activation: str = "hardtanh"  # what replaces nn.ReLU in binarized runs (paper section 4)
     heads: tuple[str, ...] = ()  # layers a pretrained start may leave fresh (other classes)
     load_pretrained: Callable[[nn.Module, Path, tuple[str, ...]], str] = field(
         default=load_state_dict_file
     )
+
+    def keep_for(self, shape: TaskShape) -> Mapping[str, str] | None:
+        """The declared full-precision layers of the model built for ``shape``."""
+        return self.keep(shape) if callable(self.keep) else self.keep
 
     def options(self) -> list[str]:
         """The builder's own keyword options (what ``arch.params`` may set)."""
@@ -61,6 +69,10 @@ _REGISTRY: dict[str, ArchSpec] = {
     "resnet18": ArchSpec(resnet18, ImageSizes(), RESNET_KEEP, **_IMAGE_CLASSIFIER),
     "resnet34": ArchSpec(resnet34, ImageSizes(), RESNET_KEEP, **_IMAGE_CLASSIFIER),
     "vggsmall": ArchSpec(vggsmall, VGGSMALL_INPUTS, VGGSMALL_KEEP, **_IMAGE_CLASSIFIER),
+    "pointnet": ArchSpec(pointnet, POINTNET_INPUTS, keep_for(True), heads=POINTNET_HEADS),
+    "pointnet_vanilla": ArchSpec(
+        pointnet_vanilla, POINTNET_INPUTS, keep_for(False), heads=POINTNET_HEADS
+    ),
 }
 
 
