@@ -126,6 +126,8 @@ def test_forward_shapes_and_category_input():
     for wrong in (ImageInput(3, 32), PointsInput(2, 20)):
         with pytest.raises(IncompatibleError, match=">= 3 channels"):
             pointnet(wrong, num_classes=2)
+    with pytest.raises(IncompatibleError, match="aggregation must be one of ema_max, max, mean"):
+        pointnet_vanilla(PointsInput(3, 20), num_classes=2, aggregation="sum")
 
 
 def test_tnets_start_as_the_identity():

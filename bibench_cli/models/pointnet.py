@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bibench_cli.models.errors import IncompatibleError
 from bibench_cli.models.inputs import PartPointsInput, PointClouds, PointsInput, TaskShape
 
 AGGREGATIONS = ("ema_max", "max", "mean")
@@ -275,6 +276,10 @@ def _build(
     tnets: bool, input: PointsInput | PartPointsInput, num_classes: int, aggregation: str
 ) -> nn.Module:
     POINTNET_INPUTS.check("pointnet" if tnets else "pointnet_vanilla", input)
+    if aggregation not in AGGREGATIONS:
+        raise IncompatibleError(
+            f"arch.params.aggregation must be one of {', '.join(AGGREGATIONS)}, got {aggregation!r}"
+        )
     if head_for(input) == "cls":
         return PointNetClassifier(num_classes, input.channels, aggregation, tnets)
     return PointNetPartSegmenter(num_classes, input.channels, aggregation, tnets, input.categories)
