@@ -11,7 +11,7 @@ import torch
 from cli_helpers import bibench
 from compose import compose_config
 from test_pointcloud_models import tnet, vanilla_cls
-from test_train import tiny_cfg
+from test_train import tiny_cfg as engine_cfg
 from torch import nn
 
 from bibench_cli.commands.complexity import count_config
@@ -57,6 +57,11 @@ def data_root(tmp_path_factory):
     counts = {"train": 3, "val": 1, "test": 2}
     write_shapenet_part(root, synthetic_shapenet_part(per_category=counts, points_range=(50, 80)))
     return root
+
+
+def tiny_cfg(outputs, *overrides):
+    """The engine tests' tiny run, on one thread (two contend on a shared 2-core machine)."""
+    return engine_cfg(outputs, "trainer.threads=1", *overrides)
 
 
 def modelnet40(root, **options) -> ModelNet40DataModule:
