@@ -8,10 +8,9 @@ import math
 
 import pytest
 import torch
-from cli_helpers import bibench
-from compose import compose_config
+from conftest import bibench, compose_config
+from conftest import tiny_cfg as engine_cfg
 from test_pointcloud_models import tnet, vanilla_cls
-from test_train import tiny_cfg as engine_cfg
 from torch import nn
 
 from bibench_cli.commands.complexity import count_config
