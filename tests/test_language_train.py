@@ -20,11 +20,11 @@ from bibench_cli.data.glue import (
     encode_glue,
     load_tokenizer,
     read_glue,
-    write_demo_checkpoint,
     write_demo_glue,
 )
 from bibench_cli.models.bert import BINARIZED_MODULES, KEEP, load_bert_classifier
 from bibench_cli.models.distill import direction_matching_losses, prediction_distillation_loss
+from bibench_cli.tasks.glue import write_demo_checkpoint
 
 BINARIZED = [a for a in list_algorithms() if a != "fp32"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torchmetrics import MetricCollection
 
 from bibench_cli.data.shapenet import CATEGORY_INDEX, NUM_PARTS
 from bibench_cli.metrics.part_iou import (
@@ -72,16 +73,31 @@ def test_metric_accumulates_batches_and_merges_like_ddp():
     metric = PartIoU()
     metric.update(logits[:4], targets[:4], categories[:4])
     metric.update(logits[4:], targets[4:], categories[4:])
-    result = metric.compute()
-    assert result["instance_miou"].item() == pytest.approx(whole.instance)
-    assert result["class_miou"].item() == pytest.approx(whole.classes)
-    assert result["miou_Table"].item() == pytest.approx(whole.per_category["Table"])
+    assert metric.compute().item() == pytest.approx(whole.classes)
+    assert metric.summary().instance == pytest.approx(whole.instance)
+    assert metric.summary().per_category["Table"] == pytest.approx(whole.per_category["Table"])
     # two processes' states summed, as DDP's sync does
-    first, second = PartIoU(), PartIoU()
+    first, second = PartIoU("instance"), PartIoU("instance")
     first.update(logits[:2], targets[:2], categories[:2])
     second.update(logits[2:], targets[2:], categories[2:])
     first.merge_state(second)
-    assert first.compute()["class_miou"].item() == pytest.approx(whole.classes)
+    assert first.compute().item() == pytest.approx(whole.instance)
     metric.reset()
     with pytest.raises(ValueError, match="no shapes"), pytest.warns(UserWarning, match="update"):
         metric.compute()
+    with pytest.raises(ValueError, match="class, instance"):
+        PartIoU("mean")
+
+
+def test_class_and_instance_metrics_in_one_collection_score_each_batch_once():
+    categories = torch.tensor([BAG, MUG, MUG])
+    targets = torch.tensor([[4, 5, 5], [36, 37, 37], [36, 36, 36]])
+    logits = logits_for([[4, 4, 5], [36, 37, 36], [36, 36, 37]])
+    collection = MetricCollection({"class": PartIoU("class"), "instance": PartIoU("instance")})
+    for _ in range(2):  # the group is formed at the first update, shared from the second
+        collection.update(logits, targets, categories)
+    whole = part_iou(logits, targets, categories)
+    result = collection.compute()
+    assert result["class"].item() == pytest.approx(whole.classes)
+    assert result["instance"].item() == pytest.approx(whole.instance)
+    assert collection.compute_groups == {0: ["class", "instance"]}

@@ -18,16 +18,26 @@ from bibench_cli.binarize import (
     set_progress,
 )
 from bibench_cli.data.synthetic_points import synthetic_modelnet40
+from bibench_cli.models.errors import IncompatibleError
+from bibench_cli.models.inputs import ImageInput, PartPointsInput, PointsInput
 from bibench_cli.models.pointnet import (
-    KEEP,
     Aggregation,
     ema_max_offset,
+    keep_patterns,
     pointnet,
     pointnet_vanilla,
 )
 
 ALGOS = list_algorithms()
-POLICY = BinarizePolicy(keep_first=False, keep_last=False, keep=KEEP)
+XYZ = PointsInput(3, 1024)
+PARTS = PartPointsInput(6, 2048, 16)
+
+
+def policy(head: str, tnets: bool) -> BinarizePolicy:
+    """Only the declared layers full precision (no first/last rule), as the engine does."""
+    return BinarizePolicy.declared_by(keep_patterns(head, tnets), activation="hardtanh")
+
+
 # algorithms that scale binarized weights by mean|w|: zero-initialised T-Net outputs keep
 # their T-Nets at the identity at first (see TNet), so the full PointNet trains in a few steps
 WEIGHT_SCALED = ("bireal", "dorefa", "fda", "reactnet", "xnor")
@@ -90,36 +100,38 @@ def test_aggregations_reduce_over_points():
 
 
 def test_parameter_counts_from_the_definition():
-    assert n_params(pointnet_vanilla(num_classes=40)) == vanilla_cls(3, 40)
-    assert n_params(pointnet(num_classes=40)) == vanilla_cls(3, 40) + tnet(3, 3) + tnet(64, 64)
-    partseg = pointnet(num_classes=50, in_channels=6, head="partseg")
+    assert n_params(pointnet_vanilla(XYZ, num_classes=40)) == vanilla_cls(3, 40)
+    full = pointnet(XYZ, num_classes=40)
+    assert n_params(full) == vanilla_cls(3, 40) + tnet(3, 3) + tnet(64, 64)
+    partseg = pointnet(PARTS, num_classes=50)
     assert n_params(partseg) == vanilla_partseg(6, 50, 16) + tnet(6, 3) + tnet(128, 128)
-    vanilla_partseg_model = pointnet_vanilla(
-        num_classes=4, in_channels=6, head="partseg", num_categories=0
-    )
-    assert n_params(vanilla_partseg_model) == vanilla_partseg(6, 4, 0)
+    per_category = pointnet_vanilla(PartPointsInput(6, 2048, 0), num_classes=4)
+    assert n_params(per_category) == vanilla_partseg(6, 4, 0)
     # PointNet paper, Table 6: 0.8M (vanilla) and 3.5M parameters for ModelNet40
     assert round(vanilla_cls(3, 40) / 1e6, 1) == 0.8
-    assert round(n_params(pointnet(num_classes=40)) / 1e6, 1) == 3.5
+    assert round(n_params(full) / 1e6, 1) == 3.5
 
 
 def test_forward_shapes_and_category_input():
     points = torch.randn(2, 6, 20)
-    classifier = pointnet(num_classes=7, in_channels=6).eval()
+    classifier = pointnet(PointsInput(6, 20), num_classes=7).eval()
     assert classifier(points).shape == (2, 7)
-    segmenter = pointnet(num_classes=50, in_channels=6, head="partseg").eval()
+    segmenter = pointnet(PartPointsInput(6, 20, 16), num_classes=50).eval()
     categories = torch.tensor([0, 15])
     assert segmenter(points, categories).shape == (2, 50, 20)
     other = segmenter(points, torch.tensor([1, 15]))
     assert not torch.equal(other[0], segmenter(points, categories)[0])  # the one-hot matters
     with pytest.raises(ValueError, match="category index"):
         segmenter(points)
-    with pytest.raises(ValueError, match="partseg"):
-        pointnet(num_classes=2, head="seg")
+    for wrong in (ImageInput(3, 32), PointsInput(2, 20)):
+        with pytest.raises(IncompatibleError, match=">= 3 channels"):
+            pointnet(wrong, num_classes=2)
+    with pytest.raises(IncompatibleError, match="aggregation must be one of ema_max, max, mean"):
+        pointnet_vanilla(PointsInput(3, 20), num_classes=2, aggregation="sum")
 
 
 def test_tnets_start_as_the_identity():
-    model = pointnet(num_classes=5).eval()
+    model = pointnet(XYZ, num_classes=5).eval()
     transform = model.feat.stn(torch.randn(3, 3, 10))
     assert torch.equal(transform, torch.eye(3).expand(3, 3, 3))
 
@@ -139,11 +151,14 @@ BINARIZED = {
 FACTORIES = {"pointnet": pointnet, "pointnet_vanilla": pointnet_vanilla}
 
 
+INPUTS = {"cls": PointsInput(6, 8), "partseg": PartPointsInput(6, 8, 2)}
+
+
 @pytest.fixture(scope="module")
 def fp32_models():
     torch.manual_seed(0)
     return {
-        (arch, head): factory(num_classes=5, in_channels=6, head=head, num_categories=2)
+        (arch, head): factory(INPUTS[head], num_classes=5)
         for arch, factory in FACTORIES.items()
         for head in ("cls", "partseg")
     }
@@ -160,7 +175,8 @@ def test_binarized_layers_are_the_official_ones_and_take_fp32_weights(algo, fp32
         model = copy.deepcopy(fp32)
         for parameter in model.parameters():  # so that loading has something to restore
             nn.init.zeros_(parameter)
-        report = binarize(model, algo, POLICY, example_input=example_input(head))
+        keep = policy(head, arch == "pointnet")
+        report = binarize(model, algo, keep, example_input=example_input(head))
         expected = set() if algo == "fp32" else BINARIZED[arch, head]
         assert set(report.binarized) == expected, (arch, head)
         relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
@@ -200,8 +216,8 @@ def loss_after_training(model: nn.Module, points, labels, steps: int = 5) -> tup
 def test_a_few_adam_steps_lower_the_loss(arch, algo, tiny_batch):
     points, labels = tiny_batch
     torch.manual_seed(0)
-    model = FACTORIES[arch](num_classes=5)
-    binarize(model, algo, POLICY, example_input=points)
+    model = FACTORIES[arch](PointsInput(3, points.shape[-1]), num_classes=5)
+    binarize(model, algo, policy("cls", arch == "pointnet"), example_input=points)
     before, after = loss_after_training(model, points, labels)
     assert after < 0.5 * before
 
@@ -211,8 +227,8 @@ def test_unscaled_algorithms_train_every_parameter_of_the_full_pointnet(algo, ti
     """BNN, XNOR++ and ReCU make the T-Nets' k×k outputs ±O(16) after the first step, so a
     tiny PointNet learns slowly with them; check every parameter gets a finite gradient."""
     points, labels = tiny_batch
-    model = pointnet(num_classes=5)
-    binarize(model, algo, POLICY, example_input=points)
+    model = pointnet(PointsInput(3, points.shape[-1]), num_classes=5)
+    binarize(model, algo, policy("cls", True), example_input=points)
     nn.functional.cross_entropy(model(points), labels).backward()
     for name, parameter in model.named_parameters():
         assert parameter.grad is not None and torch.isfinite(parameter.grad).all(), name

@@ -19,15 +19,15 @@ what it finds into binary and floating point:
   layer adds its algorithm's ``extra_inference_flops``. Parameter-free layers (activations,
   pooling) and functional ops (residual additions) are not counted: eq. 7 counts "the
   computation related to these parameters".
-- matmuls between activations (attention), as ``FlopCounterMode`` measures them in the
-  module's own forward: float MACs in an :class:`ActivationMatmul` (softmax attention),
-  binary MACs in a binarized module without a weight (BiBERT's bi-attention, whose two
+- matmuls between activations, as ``FlopCounterMode`` measures them in the module's own
+  forward: float MACs in an :class:`ActivationMatmul` (softmax attention, PointNet's point
+  transform), binary MACs in a binarized module without a weight (BiBERT's bi-attention, whose two
   matmuls are 1-bit). torch's counter knows the CUDA kernels of
   ``scaled_dot_product_attention``; the CPU one is registered here with the same formula, so
   a model counts alike on either device.
 - any other module that holds parameters, or runs matmul/conv FLOPs that
-  ``torch.utils.flop_counter.FlopCounterMode`` sees outside its children, is counted as
-  floating point and named in one warning rather than dropped.
+  ``FlopCounterMode`` sees outside its children, is counted as floating point too, and named
+  in one warning rather than dropped.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ import h5py
 import numpy as np
 import torch
 
-from bibench_cli.data.errors import CorruptDatasetError, DatasetNotFoundError
+from bibench_cli.data.errors import CorruptDatasetError, DataOptionError, DatasetNotFoundError
 
 H5_DIRNAME = "modelnet40_ply_hdf5_2048"
 TEXT_DIRNAME = "modelnet40_normal_resampled"
@@ -34,6 +34,8 @@ H5_URL = f"https://shapenet.cs.stanford.edu/media/{H5_DIRNAME}.zip"
 TEXT_URL = f"https://shapenet.cs.stanford.edu/media/{TEXT_DIRNAME}.zip"
 H5_NAMES = "shape_names.txt"
 TEXT_NAMES = "modelnet40_shape_names.txt"
+H5_EXPECTED = f"train_files.txt, test_files.txt, {H5_NAMES} and the ply_data_*.h5 they list"
+TEXT_EXPECTED = f"{TEXT_NAMES}, modelnet40_train.txt, modelnet40_test.txt and <class>/ folders"
 SPLITS = ("train", "test")
 DEFAULT_NUM_POINTS = 1024
 SHAPES_PER_H5 = 2048  # the release's file size: ply_data_train0..4 hold 2048 shapes but the last
@@ -99,7 +101,7 @@ def read_h5_file(path: Path, num_points: int, num_classes: int) -> tuple[np.ndar
                     H5_URL,
                 )
             if data.shape[1] < num_points:
-                raise ValueError(
+                raise DataOptionError(
                     f"{path} holds {data.shape[1]} points per shape, fewer than "
                     f"num_points={num_points}"
                 )
@@ -119,8 +121,7 @@ def read_modelnet40_h5(
 ) -> PointClouds:
     """``split`` of ``modelnet40_ply_hdf5_2048`` (xyz only): the first ``num_points`` points."""
     _check_split(split, num_points)
-    expected = f"train_files.txt, test_files.txt, {H5_NAMES} and the ply_data_*.h5 they list"
-    directory = _release_dir(root, H5_DIRNAME, H5_NAMES, H5_URL, expected)
+    directory = _release_dir(root, H5_DIRNAME, H5_NAMES, H5_URL, H5_EXPECTED)
     names = _read_lines(directory / H5_NAMES, H5_URL)
     files = [
         directory / Path(line).name
@@ -157,8 +158,7 @@ def read_modelnet40_text(
     """``split`` of ``modelnet40_normal_resampled``: the first ``num_points`` points of each
     shape, xyz, or xyz + normals (C = 6) with ``normals``."""
     _check_split(split, num_points)
-    expected = f"{TEXT_NAMES}, modelnet40_train.txt, modelnet40_test.txt and <class>/ folders"
-    directory = _release_dir(root, TEXT_DIRNAME, TEXT_NAMES, TEXT_URL, expected)
+    directory = _release_dir(root, TEXT_DIRNAME, TEXT_NAMES, TEXT_URL, TEXT_EXPECTED)
     names = _read_lines(directory / TEXT_NAMES, TEXT_URL)
     index = {name: label for label, name in enumerate(names)}
     list_path = directory / f"modelnet40_{split}.txt"
@@ -176,6 +176,40 @@ def read_modelnet40_text(
             :, : points.shape[2]
         ]
     return PointClouds(points, labels, names)
+
+
+LAYOUTS = ("hdf5", "text")
+
+
+def check_layout(layout: str, normals: bool) -> None:
+    """One line for a layout that does not exist or cannot give normals."""
+    if layout not in LAYOUTS:
+        raise DataOptionError(
+            f"ModelNet40 layout must be one of {', '.join(LAYOUTS)}, got {layout!r}"
+        )
+    if layout == "hdf5" and normals:
+        raise DataOptionError(
+            f"ModelNet40's hdf5 release ({H5_DIRNAME}) has no normals: use the text layout "
+            f"({TEXT_DIRNAME}) for normals"
+        )
+
+
+def check_release(root: str | Path, layout: str) -> Path:
+    """The release folder of ``layout`` under ``root`` (reads nothing but its marker file)."""
+    check_layout(layout, normals=False)
+    if layout == "hdf5":
+        return _release_dir(root, H5_DIRNAME, H5_NAMES, H5_URL, H5_EXPECTED)
+    return _release_dir(root, TEXT_DIRNAME, TEXT_NAMES, TEXT_URL, TEXT_EXPECTED)
+
+
+def read_modelnet40(
+    root: str | Path, split: str, *, layout: str, num_points: int, normals: bool
+) -> PointClouds:
+    """``split`` of the release in ``layout``; normals (C = 6) exist in the text layout only."""
+    check_layout(layout, normals)
+    if layout == "hdf5":
+        return read_modelnet40_h5(root, split, num_points=num_points)
+    return read_modelnet40_text(root, split, num_points=num_points, normals=normals)
 
 
 Split = tuple[np.ndarray, np.ndarray]  # points (N, P, C), labels (N,)

@@ -56,10 +56,11 @@ def datamodule_for(cfg: DictConfig, spec: TaskSpec | None = None, *, setup: bool
     return datamodule
 
 
-def policy_for(cfg: DictConfig, arch: ArchSpec) -> BinarizePolicy:
-    """The architecture's declared full-precision layers and activation, plus ``policy.keep``."""
+def policy_for(cfg: DictConfig, arch: ArchSpec, shape: TaskShape) -> BinarizePolicy:
+    """The architecture's declared full-precision layers (of the model built for ``shape``)
+    and activation, plus ``policy.keep``."""
     return BinarizePolicy.declared_by(
-        arch.keep,
+        arch.keep_for(shape),
         user=tuple(cfg.policy.keep),
         activation=arch.activation,
         replacements=arch.replacements,
@@ -99,5 +100,5 @@ def model_for(cfg: DictConfig, datamodule: Any = None, spec: TaskSpec | None = N
     arch = get_architecture(cfg.arch.name)
     shape = spec.model_shape(cfg.task.subtask, plain(cfg.task.data), datamodule)
     model = _build(cfg, shape)
-    report = binarize(model, cfg.algo.name, policy_for(cfg, arch), shape.input.example(2))
+    report = binarize(model, cfg.algo.name, policy_for(cfg, arch, shape), shape.input.example(2))
     return BuiltModel(model, shape, report, arch)

@@ -121,11 +121,12 @@ def _logger(cfg: DictConfig, run_dir: Path, attempt: int):
 
 
 def _trainer(
-    cfg: DictConfig, run_dir: Path, spec: TaskSpec, clock: AttemptClock
+    cfg: DictConfig, run_dir: Path, spec: TaskSpec, clock: AttemptClock, datamodule: Any
 ) -> tuple[pl.Trainer, bool]:
-    """The Lightning Trainer and whether it keeps a best-on-validation checkpoint."""
+    """The Lightning Trainer and whether it keeps a best-on-validation checkpoint (not when
+    the trainer or the data has no validation batches: the last weights are tested)."""
     t = cfg.trainer
-    validates = t.limit_val_batches != 0
+    validates = t.limit_val_batches != 0 and len(datamodule.val_dataloader()) > 0
     primary = spec.metrics_for(cfg.task.subtask)[0]
     checkpoint = pl.callbacks.ModelCheckpoint(
         dirpath=str(run_dir / "checkpoints"),
@@ -145,7 +146,7 @@ def _trainer(
         max_epochs=t.max_epochs,
         max_steps=t.max_steps if t.max_steps is not None else -1,
         limit_train_batches=t.limit_train_batches,
-        limit_val_batches=t.limit_val_batches,
+        limit_val_batches=t.limit_val_batches if validates else 0,
         limit_test_batches=t.limit_test_batches,
         gradient_clip_val=t.gradient_clip_val,
         log_every_n_steps=t.log_every_n_steps,
@@ -350,7 +351,7 @@ def _fit_and_test(
     module = spec.module(
         built.model, record.config["recipe"], metrics, built.shape, teacher, cfg.distill
     )
-    trainer, validates = _trainer(cfg, run_dir, spec, clock)
+    trainer, validates = _trainer(cfg, run_dir, spec, clock, datamodule)
     if resume_from is not None:
         log.info("resuming the interrupted run from %s", resume_from)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)  # same stream, FP32 trained or not

@@ -163,7 +163,8 @@ def check_runnable(cfg: DictConfig, *, data: bool = True) -> None:
     arch = get_architecture(cfg.arch.name)
     params = plain(cfg.arch.params)
     check_params(cfg.arch.name, params)
-    check_compatible(cfg.arch.name, spec.model_shape(cfg.task.subtask, task_data, None).input)
+    shape = spec.model_shape(cfg.task.subtask, task_data, None)
+    check_compatible(cfg.arch.name, shape.input)
     _check_pretrained_start(cfg, arch.pretrained)
     _check_file("init.checkpoint", cfg.init.checkpoint)
     _check_file("arch.checkpoint", arch_checkpoint(cfg))
@@ -171,7 +172,7 @@ def check_runnable(cfg: DictConfig, *, data: bool = True) -> None:
         checkpoint = arch_checkpoint(cfg) if arch.sized_by_checkpoint() else None
         key = [spec.name, cfg.task.subtask, task_data, params, checkpoint]
         shape_key = json.dumps(key, sort_keys=True, default=str)
-        check_patterns(policy_for(cfg, arch), list(_layer_names(cfg.arch.name, shape_key)))
+        check_patterns(policy_for(cfg, arch, shape), list(_layer_names(cfg.arch.name, shape_key)))
     if data:
         subset = {
             "task": OmegaConf.to_container(cfg.task, resolve=True),

@@ -89,15 +89,23 @@ def part_iou(
     return summarize(*category_totals(logits, targets, categories))
 
 
+AVERAGES = ("class", "instance")
+
+
 class PartIoU(Metric):
-    """Accumulates shape IoUs per category over batches; ``compute`` returns a dict:
-    ``instance_miou``, ``class_miou`` and ``miou_<Category>`` for each category seen."""
+    """Accumulates shape IoUs per category over batches; ``compute`` returns the class
+    mIoU (``average="class"``) or the instance mIoU (``"instance"``), :meth:`summary` all
+    three. Two instances in one MetricCollection share their state (a compute group), so
+    reporting both averages scores every batch once."""
 
     full_state_update = False
     higher_is_better = True
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, average: str = "class", **kwargs) -> None:
         super().__init__(**kwargs)
+        if average not in AVERAGES:
+            raise ValueError(f"average must be one of {', '.join(AVERAGES)}, got {average!r}")
+        self.average = average
         zeros = torch.zeros(len(CATEGORIES), dtype=torch.float64)
         self.add_state("iou_sums", default=zeros.clone(), dist_reduce_fx="sum")
         self.add_state("shape_counts", default=zeros.clone(), dist_reduce_fx="sum")
@@ -107,8 +115,10 @@ class PartIoU(Metric):
         self.iou_sums += sums
         self.shape_counts += counts
 
-    def compute(self) -> dict[str, torch.Tensor]:
-        summary = summarize(self.iou_sums, self.shape_counts)
-        result = {"instance_miou": summary.instance, "class_miou": summary.classes}
-        result.update({f"miou_{name}": value for name, value in summary.per_category.items()})
-        return {name: torch.tensor(value) for name, value in result.items()}
+    def summary(self) -> PartIoUSummary:
+        """Instance, class and per-category mIoU of what was accumulated (this process)."""
+        return summarize(self.iou_sums, self.shape_counts)
+
+    def compute(self) -> torch.Tensor:
+        summary = self.summary()
+        return torch.tensor(summary.classes if self.average == "class" else summary.instance)

@@ -3,8 +3,9 @@
 An :class:`ArchSpec` holds the builder (``build(input, **outputs, **params)``: the task's
 input spec, its head sizes and the architecture's own options from ``arch.params``), the
 inputs it accepts, which layers stay full precision in binarized runs (``keep`` patterns
-with the reason; None falls back to the first and last conv/linear), the activation that
-replaces ReLU in binarized runs, the modules every binarized run swaps for binarized ones
+with the reason, or a function of the task shape giving them when the layers differ by
+head; None falls back to the first and last conv/linear), the activation that replaces ReLU
+in binarized runs, the modules every binarized run swaps for binarized ones
 (``replacements``: BERT's attention and word embedding), and how a pretrained start is
 loaded from a local file. An architecture whose runs need a pretrained start says where one
 comes from (``pretrained``): ``arch.checkpoint`` is then required (``none``: random init), and
@@ -30,6 +31,8 @@ from bibench_cli.models.inputs import (
     TaskShape,
     TokenSequences,
 )
+from bibench_cli.models.pointnet import HEAD_LAYERS as POINTNET_HEADS
+from bibench_cli.models.pointnet import POINTNET_INPUTS, keep_for, pointnet, pointnet_vanilla
 from bibench_cli.models.pretrained import load_state_dict_file
 from bibench_cli.models.resnet import KEEP as RESNET_KEEP
 from bibench_cli.models.resnet import resnet18, resnet20, resnet34
@@ -53,7 +56,8 @@ class ArchSpec:
 
     build: Callable[..., nn.Module]
     accepts: InputConstraint
-    keep: Mapping[str, str] | None = None  # fnmatch pattern -> why it stays full precision
+    # fnmatch pattern -> why it stays full precision, or the task shape -> those patterns
+    keep: Mapping[str, str] | Callable[[TaskShape], Mapping[str, str]] | None = None
     activation: str = "hardtanh"  # what replaces nn.ReLU in binarized runs (paper section 4)
     heads: tuple[str, ...] = ()  # layers a pretrained start may leave fresh (other classes)
     load_pretrained: Callable[[nn.Module, Path, tuple[str, ...]], str] = field(
@@ -62,6 +66,10 @@ class ArchSpec:
     # module type -> binarized module swapped in by every binarized run (bi-attention)
     replacements: Mapping[type[nn.Module], type[nn.Module]] = field(default_factory=dict)
     pretrained: str = ""  # where a required pretrained start (arch.checkpoint) comes from
+
+    def keep_for(self, shape: TaskShape) -> Mapping[str, str] | None:
+        """The declared full-precision layers of the model built for ``shape``."""
+        return self.keep(shape) if callable(self.keep) else self.keep
 
     def options(self) -> list[str]:
         """The builder's own keyword options (what ``arch.params`` may set)."""
@@ -95,6 +103,10 @@ _REGISTRY: dict[str, ArchSpec] = {
     **{
         name: ArchSpec(bert.bert_builder(name), _BERT_INPUTS, **_BERT) for name in bert.BERT_CONFIGS
     },
+    "pointnet": ArchSpec(pointnet, POINTNET_INPUTS, keep_for(True), heads=POINTNET_HEADS),
+    "pointnet_vanilla": ArchSpec(
+        pointnet_vanilla, POINTNET_INPUTS, keep_for(False), heads=POINTNET_HEADS
+    ),
 }
 
 

@@ -66,6 +66,41 @@ class TokenInput(InputSpec):
 
 
 @dataclass(frozen=True)
+class PointsInput(InputSpec):
+    """N×C×P point clouds, channels first (xyz, then normals when C = 6), P points each."""
+
+    channels: int
+    points: int
+    kind: ClassVar[str] = "points"
+
+    def describe(self) -> str:
+        return f"point clouds of {self.points} points × {self.channels} channels"
+
+    def example(self, batch: int = 2) -> torch.Tensor:
+        return torch.zeros(batch, self.channels, self.points)
+
+
+@dataclass(frozen=True)
+class PartPointsInput(InputSpec):
+    """Point clouds to label point by point (part segmentation), with each shape's category
+    index among ``categories`` (the model's one-hot width); ``categories = 0``: one model
+    per category, which takes the points alone."""
+
+    channels: int
+    points: int
+    categories: int
+    kind: ClassVar[str] = "part_points"
+
+    def describe(self) -> str:
+        category = f" and a category index of {self.categories}" if self.categories else ""
+        return f"per-point labelling of {self.points} points × {self.channels} channels{category}"
+
+    def example(self, batch: int = 2) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        points = torch.zeros(batch, self.channels, self.points)
+        return (points, torch.zeros(batch, dtype=torch.long)) if self.categories else points
+
+
+@dataclass(frozen=True)
 class TaskShape:
     """What a model must be built for: the input and the head sizes, passed to the
     architecture's builder as keyword arguments (e.g. ``num_classes``)."""
@@ -130,3 +165,21 @@ class TokenSequences(InputConstraint):
 
     def accepts(self, spec: InputSpec) -> bool:
         return isinstance(spec, TokenInput) and 1 <= spec.length <= self.max_length
+
+
+@dataclass(frozen=True)
+class PointClouds(InputConstraint):
+    """Point clouds of at least ``min_channels`` channels, for classification or part
+    segmentation (the head follows the input)."""
+
+    min_channels: int = 3
+    why: str = ""
+
+    def describe(self) -> str:
+        why = f" ({self.why})" if self.why else ""
+        return f"point clouds with >= {self.min_channels} channels per point{why}"
+
+    def accepts(self, spec: InputSpec) -> bool:
+        return isinstance(spec, (PointsInput, PartPointsInput)) and (
+            spec.channels >= self.min_channels
+        )

@@ -16,10 +16,13 @@ normals, the normals passed on untransformed):
   4928 (+16) channels → convs 256, 256, 128 → part classifier.
 - PointNet-vanilla drops both T-Nets.
 
-Binarized runs keep full precision only in :data:`KEEP`: the first conv of the input
-T-Net, the first encoder conv and the (part) classifier. The feature T-Net is binarized
-whole, its first conv and its 256→k² linear included, as in the official code. No dropout
-and no feature-transform regulariser (the official binarized configs use neither).
+The task's input chooses the head: :class:`PointsInput` builds the classifier,
+:class:`PartPointsInput` the part segmenter (with the category one-hot when it has
+categories). Binarized runs keep full precision only in :func:`keep_patterns` of that head:
+the first conv of the input T-Net, the first encoder conv and the (part) classifier. The
+feature T-Net is binarized whole, its first conv and its 256→k² linear included, as in the
+official code. No dropout and no feature-transform regulariser (the official binarized
+configs use neither).
 """
 
 from __future__ import annotations
@@ -31,18 +34,39 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bibench_cli.binarize.base import ActivationMatmul
+from bibench_cli.models.errors import IncompatibleError
+from bibench_cli.models.inputs import PartPointsInput, PointClouds, PointsInput, TaskShape
+
 AGGREGATIONS = ("ema_max", "max", "mean")
-HEADS = ("cls", "partseg")
-# Full precision in binarized runs: fnmatch pattern -> why. The classifier's modules live
-# under ``feat`` and end in ``fc``; the part segmenter's are flat, as in the official code.
+# Full precision in binarized runs, per head: fnmatch pattern -> why. The classifier's
+# modules live under ``feat`` and end in ``fc``; the part segmenter's are flat, as in the
+# official code. Each pattern must match a layer, so each head has its own.
 KEEP = {
-    "feat.stn.conv1": "input T-Net's first conv",
-    "feat.conv1": "first encoder conv",
-    "fc": "classifier",
-    "stn.conv1": "input T-Net's first conv",
-    "conv1": "first encoder conv",
-    "convs4": "part classifier",
+    "cls": {
+        "feat.stn.conv1": "input T-Net's first conv",
+        "feat.conv1": "first encoder conv",
+        "fc": "classifier",
+    },
+    "partseg": {
+        "stn.conv1": "input T-Net's first conv",
+        "conv1": "first encoder conv",
+        "convs4": "part classifier",
+    },
 }
+INPUT_TNET = "stn.conv1"  # the pattern suffix PointNet-vanilla (no T-Nets) lacks
+POINTNET_INPUTS = PointClouds(3, why="xyz first, transformed by the input T-Net")
+# a pretrained start for another class or part count leaves these fresh
+HEAD_LAYERS = ("fc", "convs4")
+
+
+def keep_patterns(head: str, tnets: bool) -> dict[str, str]:
+    """The full-precision layers of a binarized PointNet (``tnets``) or PointNet-vanilla."""
+    return {
+        pattern: why
+        for pattern, why in KEEP[head].items()
+        if tnets or not pattern.endswith(INPUT_TNET)
+    }
 
 
 @lru_cache(maxsize=64)
@@ -123,12 +147,18 @@ class TNet(nn.Module):
         return (self.fc3(x) + self.identity).view(-1, self.k, self.k)
 
 
-def apply_transform(x: torch.Tensor, transform: torch.Tensor) -> torch.Tensor:
-    """Transform the first k channels of (B, C, N) by (B, k, k) as row vectors (x·T); the
-    rest (normals) pass unchanged, as in the official code."""
-    k = transform.shape[-1]
-    moved = torch.bmm(transform.transpose(1, 2), x[:, :k])
-    return moved if x.shape[1] == k else torch.cat([moved, x[:, k:]], dim=1)
+class PointTransform(ActivationMatmul, nn.Module):
+    """Apply a T-Net's (B, k, k) transform to the first k channels of (B, C, N) features as
+    row vectors (x·T); the rest (normals) pass unchanged, as in the official code.
+
+    A batched matmul of activations, floating point in binarized models too: an
+    :class:`ActivationMatmul`, whose MACs the complexity counter takes as float FLOPs.
+    """
+
+    def forward(self, x: torch.Tensor, transform: torch.Tensor) -> torch.Tensor:
+        k = transform.shape[-1]
+        moved = torch.bmm(transform.transpose(1, 2), x[:, :k])
+        return moved if x.shape[1] == k else torch.cat([moved, x[:, k:]], dim=1)
 
 
 class PointNetEncoder(nn.Module):
@@ -137,9 +167,11 @@ class PointNetEncoder(nn.Module):
     def __init__(self, in_channels: int, aggregation: str, tnets: bool) -> None:
         super().__init__()
         self.stn = TNet(in_channels, 3, aggregation) if tnets else None
+        self.move_points = PointTransform() if tnets else None
         self.conv1, self.bn1 = _unit(in_channels, 64)
         self.act1 = nn.ReLU()
         self.fstn = TNet(64, 64, aggregation) if tnets else None
+        self.move_features = PointTransform() if tnets else None
         self.conv2, self.bn2 = _unit(64, 128)
         self.act2 = nn.ReLU()
         self.conv3, self.bn3 = _unit(128, 1024)
@@ -147,10 +179,10 @@ class PointNetEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.stn is not None:
-            x = apply_transform(x, self.stn(x))
+            x = self.move_points(x, self.stn(x))
         x = self.act1(self.bn1(self.conv1(x)))
         if self.fstn is not None:
-            x = apply_transform(x, self.fstn(x))
+            x = self.move_features(x, self.fstn(x))
         x = self.act2(self.bn2(self.conv2(x)))
         return self.pool(self.bn3(self.conv3(x)))
 
@@ -190,6 +222,7 @@ class PointNetPartSegmenter(nn.Module):
         super().__init__()
         self.num_categories = num_categories
         self.stn = TNet(in_channels, 3, aggregation) if tnets else None
+        self.move_points = PointTransform() if tnets else None
         self.conv1, self.bn1 = _unit(in_channels, 64)
         self.act1 = nn.ReLU()
         self.conv2, self.bn2 = _unit(64, 128)
@@ -197,6 +230,7 @@ class PointNetPartSegmenter(nn.Module):
         self.conv3, self.bn3 = _unit(128, 128)
         self.act3 = nn.ReLU()
         self.fstn = TNet(128, 128, aggregation) if tnets else None
+        self.move_features = PointTransform() if tnets else None
         self.conv4, self.bn4 = _unit(128, 512)
         self.act4 = nn.ReLU()
         self.conv5, self.bn5 = _unit(512, 2048)
@@ -212,11 +246,11 @@ class PointNetPartSegmenter(nn.Module):
 
     def forward(self, x: torch.Tensor, category: torch.Tensor | None = None) -> torch.Tensor:
         if self.stn is not None:
-            x = apply_transform(x, self.stn(x))
+            x = self.move_points(x, self.stn(x))
         out1 = self.act1(self.bn1(self.conv1(x)))
         out2 = self.act2(self.bn2(self.conv2(out1)))
         out3 = self.act3(self.bn3(self.conv3(out2)))
-        moved = out3 if self.fstn is None else apply_transform(out3, self.fstn(out3))
+        moved = out3 if self.fstn is None else self.move_features(out3, self.fstn(out3))
         out4 = self.act4(self.bn4(self.conv4(moved)))
         out5 = self.bn5(self.conv5(out4))
         pooled = self.pool(out5)
@@ -232,43 +266,43 @@ class PointNetPartSegmenter(nn.Module):
         return self.convs4(self.acts3(self.bns3(self.convs3(net))))
 
 
+def head_for(input: PointsInput | PartPointsInput) -> str:
+    """``partseg`` for per-point labelling, else ``cls``."""
+    return "partseg" if isinstance(input, PartPointsInput) else "cls"
+
+
 def _build(
-    tnets: bool,
-    num_classes: int,
-    in_channels: int,
-    aggregation: str,
-    head: str,
-    num_categories: int,
+    tnets: bool, input: PointsInput | PartPointsInput, num_classes: int, aggregation: str
 ) -> nn.Module:
-    if in_channels < 3:
-        raise ValueError(f"PointNet takes xyz (+ features): in_channels >= 3, got {in_channels}")
-    if head == "cls":
-        return PointNetClassifier(num_classes, in_channels, aggregation, tnets)
-    if head == "partseg":
-        return PointNetPartSegmenter(num_classes, in_channels, aggregation, tnets, num_categories)
-    raise ValueError(f"PointNet head must be one of {', '.join(HEADS)}, got {head!r}")
+    POINTNET_INPUTS.check("pointnet" if tnets else "pointnet_vanilla", input)
+    if aggregation not in AGGREGATIONS:
+        raise IncompatibleError(
+            f"arch.params.aggregation must be one of {', '.join(AGGREGATIONS)}, got {aggregation!r}"
+        )
+    if head_for(input) == "cls":
+        return PointNetClassifier(num_classes, input.channels, aggregation, tnets)
+    return PointNetPartSegmenter(num_classes, input.channels, aggregation, tnets, input.categories)
 
 
 def pointnet(
-    *,
-    num_classes: int,
-    in_channels: int = 3,
-    aggregation: str = "ema_max",
-    head: str = "cls",
-    num_categories: int = 16,
+    input: PointsInput | PartPointsInput, *, num_classes: int, aggregation: str = "ema_max"
 ) -> nn.Module:
-    """PointNet with input and feature T-Nets. ``num_classes`` counts classes (cls) or parts
-    (partseg: 50 for ShapeNet); ``num_categories`` is the one-hot width (partseg only)."""
-    return _build(True, num_classes, in_channels, aggregation, head, num_categories)
+    """PointNet with input and feature T-Nets for ``input``'s head. ``num_classes`` counts
+    classes (classification) or parts (part segmentation: 50 for ShapeNet's global ids)."""
+    return _build(True, input, num_classes, aggregation)
 
 
 def pointnet_vanilla(
-    *,
-    num_classes: int,
-    in_channels: int = 3,
-    aggregation: str = "ema_max",
-    head: str = "cls",
-    num_categories: int = 16,
+    input: PointsInput | PartPointsInput, *, num_classes: int, aggregation: str = "ema_max"
 ) -> nn.Module:
     """PointNet without T-Nets (the paper's PointNet-vanilla); options as :func:`pointnet`."""
-    return _build(False, num_classes, in_channels, aggregation, head, num_categories)
+    return _build(False, input, num_classes, aggregation)
+
+
+def keep_for(tnets: bool):
+    """An architecture's ``keep``: the full-precision layers of the head a task shape builds."""
+
+    def keep(shape: TaskShape) -> dict[str, str]:
+        return keep_patterns(head_for(shape.input), tnets)
+
+    return keep

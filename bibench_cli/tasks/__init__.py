@@ -10,6 +10,7 @@ from __future__ import annotations
 from bibench_cli.errors import BibenchError
 from bibench_cli.tasks.glue import TASKS as GLUE_TASKS
 from bibench_cli.tasks.images import TASKS as IMAGE_TASKS
+from bibench_cli.tasks.points import TASKS as POINT_TASKS
 from bibench_cli.tasks.spec import CORRUPTIONS, DISTILL, Metric, TaskOptionError, TaskSpec
 
 __all__ = [
@@ -50,5 +51,5 @@ def list_tasks() -> list[str]:
     return list(_REGISTRY)
 
 
-for _spec in (*IMAGE_TASKS, *GLUE_TASKS):
+for _spec in (*IMAGE_TASKS, *GLUE_TASKS, *POINT_TASKS):
     register_task(_spec)

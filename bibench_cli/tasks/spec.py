@@ -45,7 +45,9 @@ class Metric:
 @dataclass(frozen=True)
 class TaskSpec:
     """A learning task (see the module docstring). ``metrics[0]`` is the primary metric;
-    ``subtask_metrics`` overrides them per subtask (GLUE's CoLA reports MCC)."""
+    ``subtask_metrics`` overrides them per subtask (GLUE's CoLA reports MCC).
+    ``allow_no_subtask``: a task with subtasks also runs without one (ShapeNet's
+    all-category model, which reports every category as a subtask result)."""
 
     name: str
     datamodule: type
@@ -55,6 +57,7 @@ class TaskSpec:
     demo: Callable[[Path, int], str] | None = None
     capabilities: frozenset[str] = frozenset()
     subtasks: tuple[str, ...] = ()
+    allow_no_subtask: bool = False
     corruption_release: str = ""  # folder under data.root of a published corruption release
     subtask_metrics: Mapping[str, tuple[Metric, ...]] = field(default_factory=dict)
 
@@ -70,9 +73,12 @@ class TaskSpec:
         """One line for a ``task.subtask`` the task does not have (checked before anything
         else of the config resolves: a task YAML may interpolate per-subtask settings)."""
         if self.subtasks and subtask not in self.subtasks:
+            if not subtask and self.allow_no_subtask:
+                return
+            empty = " or empty" if self.allow_no_subtask else ""
             raise TaskOptionError(
-                f"task {self.name!r} needs task.subtask, one of {', '.join(self.subtasks)}; "
-                f"got {subtask!r}"
+                f"task {self.name!r} needs task.subtask, one of {', '.join(self.subtasks)}"
+                f"{empty}; got {subtask!r}"
             )
         if not self.subtasks and subtask:
             raise TaskOptionError(f"task {self.name!r} has no subtasks; got {subtask!r}")
