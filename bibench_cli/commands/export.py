@@ -14,6 +14,7 @@ from typing import Any
 
 from bibench_cli.commands.finished import for_each_run
 from bibench_cli.deploy.extra import FORMATS, require_for
+from bibench_cli.errors import BibenchError
 from bibench_cli.runs.record import RunRecord
 
 
@@ -52,6 +53,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--data-root", help="dataset root, if not the one the run used")
     parser.add_argument("--samples", type=int, default=64, help="test inputs for parity")
     args = parser.parse_args(argv)
+    if args.samples < 1:
+        raise BibenchError(f"--samples must be at least 1, got {args.samples}")
     require_for(args.format)
     from bibench_cli.engine.deployment import export_run
 

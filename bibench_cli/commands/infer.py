@@ -74,8 +74,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--force", action="store_true", help="measure measured runs again")
     args = parser.parse_args(argv)
     threads = thread_counts(args.threads)
-    if args.batch < 1 or args.repeats < 1 or args.warmup < 0:
-        raise BibenchError("--batch and --repeats must be at least 1, --warmup at least 0")
+    if min(args.batch, args.repeats, args.samples) < 1 or args.warmup < 0:
+        raise BibenchError("--batch, --repeats, --samples must be >= 1 and --warmup >= 0")
     require_for(args.backend)
     from bibench_cli.deploy.openvino_runtime import device_name
     from bibench_cli.engine.deployment import infer_run, inference_key
