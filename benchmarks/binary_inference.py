@@ -22,7 +22,7 @@ import copy
 import torch
 from torch import Tensor, nn
 
-from bibench_cli.binarize import binarize
+from bibench_cli.binarize import BinarizePolicy, binarize
 from bibench_cli.deploy import compare, deploy_form, interleaved_medians, storage
 from bibench_cli.deploy.binary_layer import BinaryLayerInference
 from bibench_cli.deploy.form import DeployForm
@@ -35,7 +35,8 @@ from bibench_cli.deploy.openvino_runtime import (
     run_openvino,
     time_by_layer_type,
 )
-from bibench_cli.models import build_model
+from bibench_cli.models import build_model, get_architecture
+from bibench_cli.models.inputs import ImageInput, TaskShape
 
 ARCHS = {"resnet18": (224, 1000), "vggsmall": (32, 10), "resnet20": (32, 10)}
 PAPER = "paper, Larq Compute Engine on ARM, ResNet-18: 5.45x speed, 15.62x storage"
@@ -100,10 +101,12 @@ def layer_table(form: DeployForm, threads: int, args: argparse.Namespace) -> Non
 def benchmark(arch: str, args: argparse.Namespace) -> None:
     size, classes = ARCHS[arch]
     torch.manual_seed(0)
-    fp32_model = build_model(arch, num_classes=classes, in_channels=3, image_size=size).eval()
+    fp32_model = build_model(arch, TaskShape(ImageInput(3, size), {"num_classes": classes})).eval()
     x = torch.randn(1, 3, size, size)
     binarized = copy.deepcopy(fp32_model)
-    binarize(binarized, args.algo, example_input=x)
+    spec = get_architecture(arch)
+    policy = BinarizePolicy.declared_by(spec.keep, activation=spec.activation)
+    binarize(binarized, args.algo, policy, example_input=x)
     form = deploy_form(binarized.eval(), x)
     sizes = storage(binarized, form)
     print(f"\n{arch} ({args.algo}, {len(form.binary_layers)} binarized layers), 3x{size}x{size}")

@@ -23,6 +23,10 @@ commands:
   report [PATH ...]       roll run records into the paper's per-track tables (see report --help)
   complexity [overrides]  parameters, FLOPs, r_c and r_s per layer, e.g. algo=all arch=resnet18
   robustness PATH ...     add corruption accuracies (CIFAR-10-C) to finished runs
+  export PATH ... [--format onnx|openvino] [--out DIR]
+                          finished runs in deploy form (±1 weights), checked against the model
+  infer PATH ... [--backend openvino] [--threads 1,2,4] [--batch 1]
+                          time deployed binarized vs FP32 models with real binary kernels
   data demo --task NAME --root DIR
                           write a task's tiny synthetic demo dataset in its published layout
 
@@ -64,6 +68,8 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "report": _handler("report"),
     "complexity": _handler("complexity"),
     "robustness": _handler("robustness"),
+    "export": _handler("export"),
+    "infer": _handler("infer"),
     "data": _handler("data"),
     "list": _list,
 }

@@ -9,8 +9,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from bibench_cli.binarize import binarize, set_progress
-from bibench_cli.models import build_model
+from bibench_cli.binarize import BinarizePolicy, binarize, set_progress
+from bibench_cli.models import build_model, get_architecture
+from bibench_cli.models.inputs import ImageInput, TaskShape
 
 ALGOS = ["bnn", "xnor", "dorefa", "bireal", "xnorpp", "reactnet", "recu", "fda"]
 
@@ -22,11 +23,14 @@ def trained_resnet20(
     training mode), and a fresh input batch."""
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    model = build_model("resnet20", num_classes=10, in_channels=channels, image_size=size)
+    shape = TaskShape(ImageInput(channels, size), {"num_classes": 10})
+    model = build_model("resnet20", shape)
     x = torch.randn(batch, channels, size, size, generator=g)
     y = torch.randint(0, 10, (batch,), generator=g)
     if algo != "fp32":
-        binarize(model, algo, example_input=x[:2])
+        arch = get_architecture("resnet20")
+        policy = BinarizePolicy.declared_by(arch.keep, activation=arch.activation)
+        binarize(model, algo, policy, example_input=x[:2])
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     for step in range(steps):
         set_progress(model, (step + 1) / steps)

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
+from pathlib import Path
 
-from bibench_cli.errors import BibenchError
-from bibench_cli.runs.finder import find_records
-from bibench_cli.runs.record import read_record
+from bibench_cli.commands.finished import for_each_run
+from bibench_cli.runs.record import RunRecord
 
 
 def main(argv: list[str]) -> int:
@@ -30,32 +29,13 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
-    records, missing = find_records(args.paths)
-    if missing:
-        raise BibenchError(
-            f"{missing[0]} does not exist; give run directories or result.json files"
-        )
-    if not records:
-        raise BibenchError(f"no run records under {', '.join(args.paths)}")
-    failures = 0
-    for path in records:
-        try:
-            record = read_record(path)
-        except (OSError, ValueError) as exc:
-            failures += 1
-            print(f"failed {path}: {exc}", file=sys.stderr)
-            continue
-        if record.status != "completed" or (record.corruption and not args.force):
-            reason = "already evaluated" if record.corruption else f"status {record.status}"
-            print(f"skipped {path.parent}: {reason}", file=sys.stderr)
-            continue
-        try:
-            add_corruptions(
-                path.parent, source=args.source, data_root=args.data_root, seed=args.seed
-            )
-        except (BibenchError, OSError, RuntimeError, ValueError) as exc:
-            failures += 1
-            print(f"failed {path.parent}: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
-            continue
-        print(f"evaluated {path.parent}")
-    return 1 if failures else 0
+    def skip(record: RunRecord) -> str | None:
+        if record.status != "completed":
+            return f"status {record.status}"
+        return "already evaluated" if record.corruption and not args.force else None
+
+    def evaluate(run_dir: Path, record: RunRecord) -> None:
+        add_corruptions(run_dir, source=args.source, data_root=args.data_root, seed=args.seed)
+        print(f"evaluated {run_dir}")
+
+    return for_each_run(args.paths, evaluate, skip)

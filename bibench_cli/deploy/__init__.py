@@ -6,7 +6,7 @@ deployability("reactnet")                         # Table 4 verdict from declare
 storage(model, form)                              # FP32 vs 1-bit-packed size, MB
 
 ONNX and OpenVINO live in their own modules (``onnx_export``, ``openvino_runtime``), imported
-on demand since they need onnx/onnxruntime and openvino.
+on demand since they need onnx/onnxruntime and openvino (``extra.require_for`` checks first).
 """
 
 from __future__ import annotations

@@ -7,3 +7,7 @@ from bibench_cli.errors import BibenchError
 
 class DeployError(BibenchError, ValueError):
     """A model whose eval forward cannot be expressed as a deploy form (or exported)."""
+
+
+class MissingDependencyError(BibenchError):
+    """An optional deployment library is not installed."""

@@ -52,14 +52,15 @@ class _BinaryLeafTracer(fx.Tracer):
         return isinstance(m, BinaryModule) or super().is_leaf_module(m, qualname)
 
 
-def deploy_form(model: nn.Module, example_input: Tensor) -> DeployForm:
+def deploy_form(model: nn.Module, example_input: Tensor, name: str | None = None) -> DeployForm:
     """The deploy form of ``model`` for inputs shaped like ``example_input`` (a batch).
 
-    The input size is fixed: padding corrections and XNOR++'s Γ depend on it.
+    The input size is fixed: padding corrections and XNOR++'s Γ depend on it. ``name`` is
+    what the verdict's rule names (a run's algorithm), the model's class by default.
     """
     owner = type(model).__name__
     layer_types = {type(m) for m in model.modules() if isinstance(m, BinaryModule)}
-    verdict = layers_verdict(owner, layer_types)
+    verdict = layers_verdict(name or owner, layer_types)
     if any(getattr(t, "inference_needs", None) is None for t in layer_types):
         raise DeployError(f"cannot build a deploy form: {verdict.rule}")
     graph_module = _trace(copy.deepcopy(model).eval().requires_grad_(False), owner)

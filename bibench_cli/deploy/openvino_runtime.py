@@ -25,6 +25,7 @@ import io
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import openvino as ov
@@ -48,7 +49,13 @@ def compile_onnx(
 ) -> ov.CompiledModel:
     """ONNX bytes compiled for the CPU, static ``input_shape``, FP32, ``threads`` threads
     (``profile``: with per-node timers, for ``time_by_layer_type``)."""
-    model = ov.convert_model(io.BytesIO(model_bytes))
+    return compile_model(ov.convert_model(io.BytesIO(model_bytes)), input_shape, threads, profile)
+
+
+def compile_model(
+    model: ov.Model, input_shape: tuple[int, ...], threads: int = 1, profile: bool = False
+) -> ov.CompiledModel:
+    """An OpenVINO model (converted, or read from IR) compiled as ``compile_onnx`` says."""
     model.reshape(list(input_shape))
     config = {
         "INFERENCE_NUM_THREADS": threads,
@@ -90,20 +97,58 @@ def compile_binary(
 ) -> ov.CompiledModel:
     """A deploy-form module (a whole model or one ``BinaryLayerInference``) compiled by
     OpenVINO; raises if an eligible binarized conv would not run as a BinaryConvolution."""
+    model_bytes, expected = _openvino_onnx(module, input_shape)
+    compiled = compile_onnx(model_bytes, input_shape, threads, profile)
+    check_binary_kernels(compiled, expected)
+    return compiled
+
+
+def _openvino_onnx(module: nn.Module, input_shape: tuple[int, ...]) -> tuple[bytes, int]:
+    """ONNX bytes of ``module`` in OpenVINO's binary pattern, and how many of its binarized
+    convs must run as BinaryConvolution."""
     variant = openvino_module(module)
     model_bytes = onnx_bytes(variant, torch.zeros(input_shape), custom_opsets={OPENVINO_DOMAIN: 1})
-    compiled = compile_onnx(model_bytes, input_shape, threads, profile)
-    expected = sum(
-        isinstance(m, BinaryLayerInference) and m.openvino_range is not None
-        for m in variant.modules()
+    return model_bytes, binary_convolution_count(variant)
+
+
+def binary_convolution_count(module: nn.Module) -> int:
+    """How many binarized layers of ``module`` (a deploy form, or its OpenVINO variant)
+    OpenVINO runs as BinaryConvolution."""
+    return sum(
+        isinstance(m, BinaryLayerInference) and _binary_convolution_capable(m)
+        for m in module.modules()
     )
+
+
+def check_binary_kernels(compiled: ov.CompiledModel, expected: int) -> int:
+    """The number of BinaryConvolution nodes in the runtime graph; raises when fewer than
+    ``expected`` (eligible binarized convs would silently run in floating point)."""
     found = len(binary_convolutions(compiled))
     if found < expected:
         raise DeployError(
             f"OpenVINO runs {found} of the {expected} eligible binarized convolutions as "
             f"{BINARY_CONVOLUTION}; the others would run in floating point"
         )
-    return compiled
+    return found
+
+
+def save_deployed(form: DeployForm, path: str | Path) -> Path:
+    """The deploy form as OpenVINO IR (``path``, an .xml, with its .bin beside it) in the
+    binary pattern the CPU plugin compiles to BinaryConvolution; weights stay FP32 (the ±1
+    values and BatchNorm are exact; OpenVINO's default FP16 compression is turned off)."""
+    model_bytes, _ = _openvino_onnx(form.module, form.input_shape)
+    ov.save_model(ov.convert_model(io.BytesIO(model_bytes)), str(path), compress_to_fp16=False)
+    return Path(path)
+
+
+def read_saved(path: str | Path) -> ov.Model:
+    """An OpenVINO IR written by ``save_deployed`` (or any other)."""
+    return ov.Core().read_model(str(path))
+
+
+def device_name() -> str:
+    """The CPU's model name, as OpenVINO reports the device it runs on."""
+    return str(ov.Core().get_property("CPU", "FULL_DEVICE_NAME")).strip()
 
 
 def compile_fp32(

@@ -16,6 +16,7 @@ from torch import nn
 from bibench_cli.binarize import BinarizePolicy, BinarizeReport, binarize
 from bibench_cli.models import ArchSpec, build_model, get_architecture
 from bibench_cli.models.inputs import TaskShape
+from bibench_cli.runs.record import MODEL_FILE
 from bibench_cli.tasks import TaskSpec, get_task
 
 NO_CHECKPOINT = "none"  # arch.checkpoint=none: no pretrained start, random init on purpose
@@ -102,3 +103,29 @@ def model_for(cfg: DictConfig, datamodule: Any = None, spec: TaskSpec | None = N
     model = _build(cfg, shape)
     report = binarize(model, cfg.algo.name, policy_for(cfg, arch, shape), shape.input.example(2))
     return BuiltModel(model, shape, report, arch)
+
+
+@dataclass
+class FinishedRun:
+    """A finished run rebuilt from its folder: its saved config, task, data and model
+    (binarized as it was trained, with its saved weights, in training mode)."""
+
+    cfg: DictConfig
+    spec: TaskSpec
+    datamodule: Any
+    built: BuiltModel
+
+
+def load_finished(run_dir: Path, data_root: str | None = None) -> FinishedRun:
+    """Rebuild the run in ``run_dir`` from its ``config.yaml`` and ``model.pt`` (the data
+    read from ``data_root`` when given, else from where the run read it)."""
+    from bibench_cli.models.pretrained import read_state_dict
+
+    cfg = OmegaConf.load(Path(run_dir) / "config.yaml")
+    if data_root is not None:
+        cfg.data.root = data_root
+    spec = get_task(cfg.task.name)
+    datamodule = datamodule_for(cfg, spec)
+    built = model_for(cfg, datamodule, spec)
+    built.model.load_state_dict(read_state_dict(Path(run_dir) / MODEL_FILE), strict=True)
+    return FinishedRun(cfg, spec, datamodule, built)

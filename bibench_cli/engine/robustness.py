@@ -17,12 +17,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from omegaconf import OmegaConf
 
 from bibench_cli.data.cifar10c import check_root, load_cifar10c
 from bibench_cli.data.corruptions import CORRUPTIONS, PROCEDURAL, SEVERITIES, corrupt
 from bibench_cli.errors import BibenchError
-from bibench_cli.runs.record import MODEL_FILE, RunRecord, read_record, write_record
+from bibench_cli.runs.record import RunRecord, read_record, write_record
 
 log = logging.getLogger("bibench")
 SOURCES = ("auto", "cifar10c", "generated")  # cifar10c: the task's published release
@@ -130,20 +129,17 @@ def add_corruptions(
     new ``corruption`` field, so every other field is kept and a killed evaluation leaves the
     record exactly as it was.
     """
-    from bibench_cli.engine.build import datamodule_for, model_for
-    from bibench_cli.models.pretrained import read_state_dict
-    from bibench_cli.tasks import get_task
+    from bibench_cli.engine.build import load_finished
 
-    cfg = OmegaConf.load(run_dir / "config.yaml")
-    if data_root is not None:
-        cfg.data.root = data_root
-    spec = get_task(cfg.task.name)
-    datamodule = datamodule_for(cfg, spec)
-    built = model_for(cfg, datamodule, spec)
-    built.model.load_state_dict(read_state_dict(run_dir / MODEL_FILE), strict=True)
+    run = load_finished(run_dir, data_root)
     log.info("evaluating %s on the corruptions (%s)", run_dir, source)
     result = evaluate_corruptions(
-        built.model, datamodule, spec.corruption_release, cfg.data.root, source=source, seed=seed
+        run.built.model,
+        run.datamodule,
+        run.spec.corruption_release,
+        run.cfg.data.root,
+        source=source,
+        seed=seed,
     )
     record = read_record(run_dir)  # the latest version, whatever changed meanwhile
     record.corruption = result

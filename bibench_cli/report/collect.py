@@ -36,7 +36,8 @@ CSV_COLUMNS = (
     "batch_size", "clean_value", "lr_scale",
 )  # fmt: skip
 # Whole-run quantities: on the clean row only, so a corruption row never double-counts them.
-RUN_COSTS = ("train_time_s", "r_c", "r_s", "infer_speedup", "infer_compression", "infer_device")
+RUN_COSTS = ("train_time_s", "r_c", "r_s", "infer_speedup", "infer_compression", "infer_device",
+             "infer_rule")  # fmt: skip
 RECORD_REQUIRED = ("experiment", "algo", "arch", "task", "status")
 # Identity columns of rows without run ids (results CSVs, hand-made records): a run is these
 # plus the seed; FP32 pairs by the same task, subtask, arch, epochs and batch size.
@@ -176,8 +177,18 @@ def record_rows(data: Any, source: str) -> list[Row]:
             raise TypeError(f"inference.{where} must be an object")
         entry = {**base, **dict.fromkeys(RUN_COSTS), "value": None, "infer_device": where}
         rows.append(_row(source, {**entry, "infer_speedup": measured.get("speedup"),
-                                  "infer_compression": measured.get("compression")}))  # fmt: skip
+                                  "infer_compression": measured.get("compression"),
+                                  "infer_rule": _correctness_only(measured, where)}))  # fmt: skip
     return rows
+
+
+def _correctness_only(measured: dict[str, Any], where: str) -> str:
+    """The Table 4 rule of a measurement marked not deployable (``"deployable": false``),
+    else "" (entries that do not say are deployable measurements)."""
+    deployable = measured.get("deployable", True)
+    if not isinstance(deployable, bool):
+        raise TypeError(f"inference.{where}.deployable must be true or false, got {deployable!r}")
+    return "" if deployable else str(measured.get("rule") or "no binary inference library runs it")
 
 
 def csv_rows(text: str, source: str) -> Iterator[Row | Skip]:

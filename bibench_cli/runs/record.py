@@ -73,8 +73,12 @@ class RunRecord:
     # corruption robustness:
     # {"source": ..., "clean": acc, "results": {"<corruption>/<severity>": acc}}
     corruption: dict[str, Any] = field(default_factory=dict)
-    # hardware inference, when measured
+    # hardware inference (bibench infer), per measurement:
+    # {"<library>/<device>/<threads>": {"t_fp32_s": ..., "t_bi_s": ..., "speedup": ..., ...}}
     inference: dict[str, Any] = field(default_factory=dict)
+    # deployment exports (bibench export), per format:
+    # {"<format>": {"files": [...], "deployable": ..., "rule": ..., "parity": {...}}}
+    deploy: dict[str, Any] = field(default_factory=dict)
     # provenance
     init_checkpoint: str = ""
     checkpoint: str = ""

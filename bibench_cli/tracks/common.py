@@ -46,11 +46,12 @@ TASK_NAMES = {
 # One row per evaluation of one run: its own (or one per subtask result), one per corruption
 # at one severity, one per inference measurement (library/device/threads, no ``value``).
 # ``value`` is the run's primary metric (named by ``metric``); ``clean_value`` on a corruption
-# row is the clean accuracy from the same evaluation path.
+# row is the clean accuracy from the same evaluation path; ``infer_rule`` on an inference row
+# is the Table 4 rule of a model no binary library runs (measured for correctness only).
 TEXT_COLUMNS = (
     "source", "experiment", "algo", "arch", "task", "subtask", "family", "optimizer",
-    "scheduler", "status", "corruption", "severity", "infer_device", "metric", "run_id",
-    "recipe_id", "pair_id", "baseline_id", "finished_at",
+    "scheduler", "status", "corruption", "severity", "infer_device", "infer_rule", "metric",
+    "run_id", "recipe_id", "pair_id", "baseline_id", "finished_at",
 )  # fmt: skip
 NUMBER_COLUMNS = (
     "lr", "lr_scale", "seed", "epochs", "batch_size", "debug", "value", "clean_value",
