@@ -3,8 +3,8 @@ PYTHON ?= python
 
 .PHONY: install test train lint clean
 
-install:  ## install bibench with test tools (torch pinned to the CPU build via constraints.txt)
-	$(PYTHON) -m pip install -c constraints.txt -e ".[dev]"
+install:  ## install bibench with test tools and the deployment extra (torch pinned via constraints.txt)
+	$(PYTHON) -m pip install -c constraints.txt -e ".[dev,deploy]"
 
 test:  ## run the test suite
 	$(PYTHON) -m pytest -q
