@@ -14,8 +14,11 @@ what it finds into binary and floating point:
   multiply-accumulates: one MAC is one FLOP, and a lone multiply or add is one FLOP too.
   Conv/linear layers count torch's own formula (``torch.utils.flop_counter``, 2 FLOPs per
   MAC, halved): binary MACs in binarized layers, float MACs elsewhere. A batch-norm layer is
-  a folded per-channel multiply-add at inference: one FLOP per output element. A binarized
-  layer adds its algorithm's ``extra_inference_flops``. Parameter-free layers (activations,
+  a folded per-channel multiply-add at inference: one FLOP per output element; a PReLU's
+  slope is one multiply per output element. A binarized layer adds its algorithm's
+  ``extra_inference_flops``; a PReLU that ``binarize`` put in place of a ReLU (binarized
+  speech models) is such an addition too: its slope and multiplies count as extras, so the
+  full-precision totals are those of the FP32 model. Parameter-free layers (activations,
   pooling) and functional ops (residual additions) are not counted: eq. 7 counts "the
   computation related to these parameters".
 - any other module that holds parameters, or runs matmul/conv FLOPs that
@@ -36,6 +39,7 @@ from torch.nn.modules.conv import _ConvNd, _ConvTransposeNd
 from torch.utils.flop_counter import FlopCounterMode, conv_flop_count
 
 from .base import BinaryModule
+from .checkpoint import SWAPPED_ACTIVATION
 from .probe import call_with, probing, to_device
 
 FLOAT_BITS = 32
@@ -233,8 +237,12 @@ def _layer(name: str, module: nn.Module, calls: _Calls) -> tuple[LayerCount | No
     if isinstance(module, (_ConvNd, nn.Linear)):
         macs = _dense_macs(module, calls.shapes)
         return LayerCount(name, kind, params_float=params, macs_float=macs), ""
-    if isinstance(module, _BatchNorm):
+    if isinstance(module, (_BatchNorm, nn.PReLU)):
         flops = sum(math.prod(out) for _, out in calls.shapes)
+        if getattr(module, SWAPPED_ACTIVATION, False):
+            layer = LayerCount(name, kind, params_float=params, params_extra=params,
+                               extra_flops=flops)  # fmt: skip
+            return layer, ""
         return LayerCount(name, kind, params_float=params, macs_float=flops), ""
     macs = calls.own_flops // 2
     if not params and not macs:
