@@ -18,7 +18,16 @@ from pathlib import Path
 from torch import nn
 
 from bibench_cli.models.errors import IncompatibleError, UnknownArchitectureError
-from bibench_cli.models.inputs import ImageSizes, InputConstraint, InputSpec, TaskShape
+from bibench_cli.models.fsmn import ACTIVATION as FSMN_ACTIVATION
+from bibench_cli.models.fsmn import KEEP as FSMN_KEEP
+from bibench_cli.models.fsmn import dfsmn, fsmn
+from bibench_cli.models.inputs import (
+    ImageSizes,
+    InputConstraint,
+    InputSpec,
+    Spectrograms,
+    TaskShape,
+)
 from bibench_cli.models.pretrained import load_state_dict_file
 from bibench_cli.models.resnet import KEEP as RESNET_KEEP
 from bibench_cli.models.resnet import resnet18, resnet20, resnet34
@@ -56,11 +65,14 @@ class ArchSpec:
 
 
 _IMAGE_CLASSIFIER = {"heads": ("fc",)}
+_KEYWORD_SPOTTER = {"heads": ("head",), "activation": FSMN_ACTIVATION}
 _REGISTRY: dict[str, ArchSpec] = {
     "resnet20": ArchSpec(resnet20, ImageSizes(), RESNET_KEEP, **_IMAGE_CLASSIFIER),
     "resnet18": ArchSpec(resnet18, ImageSizes(), RESNET_KEEP, **_IMAGE_CLASSIFIER),
     "resnet34": ArchSpec(resnet34, ImageSizes(), RESNET_KEEP, **_IMAGE_CLASSIFIER),
     "vggsmall": ArchSpec(vggsmall, VGGSMALL_INPUTS, VGGSMALL_KEEP, **_IMAGE_CLASSIFIER),
+    "fsmn": ArchSpec(fsmn, Spectrograms(), FSMN_KEEP, **_KEYWORD_SPOTTER),
+    "dfsmn": ArchSpec(dfsmn, Spectrograms(), FSMN_KEEP, **_KEYWORD_SPOTTER),
 }
 
 

@@ -48,6 +48,26 @@ class ImageInput(InputSpec):
 
 
 @dataclass(frozen=True)
+class SpectrogramInput(InputSpec):
+    """N×C×F×T time-frequency features: C channels, F frequency bands, T frames (a task
+    computes them from audio, e.g. Speech Commands' 1×32×32 log-mel spectrogram)."""
+
+    channels: int
+    bands: int
+    frames: int
+    kind: ClassVar[str] = "spectrogram"
+
+    def describe(self) -> str:
+        return (
+            f"spectrogram input {self.channels}×{self.bands}×{self.frames} "
+            "(channels × frequency bands × frames)"
+        )
+
+    def example(self, batch: int = 2) -> torch.Tensor:
+        return torch.zeros(batch, self.channels, self.bands, self.frames)
+
+
+@dataclass(frozen=True)
 class TaskShape:
     """What a model must be built for: the input and the head sizes, passed to the
     architecture's builder as keyword arguments (e.g. ``num_classes``)."""
@@ -97,3 +117,17 @@ class ImageSizes(InputConstraint):
         size = spec.size
         in_range = size >= self.min_size and (self.max_size is None or size <= self.max_size)
         return in_range and size % self.multiple == 0
+
+
+@dataclass(frozen=True)
+class Spectrograms(InputConstraint):
+    """Spectrogram inputs of any size: for architectures that size their layers from the
+    number of bands and frames (images are not spectrograms, even when square)."""
+
+    def describe(self) -> str:
+        return "spectrogram inputs of any channels × frequency bands × frames"
+
+    def accepts(self, spec: InputSpec) -> bool:
+        if not isinstance(spec, SpectrogramInput):
+            return False
+        return min(spec.channels, spec.bands, spec.frames) > 0
