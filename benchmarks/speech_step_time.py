@@ -19,14 +19,15 @@ import torch
 from torch import nn
 
 from bibench_cli.binarize import BinarizePolicy, binarize, list_algorithms, set_progress
-from bibench_cli.models.fsmn import KEEP, dfsmn, fsmn
+from bibench_cli.models import build_model, get_architecture
+from bibench_cli.tasks import get_task
 
-ARCHS = {"dfsmn": dfsmn, "fsmn": fsmn}
+ARCHS = ("dfsmn", "fsmn")
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--arch", choices=sorted(ARCHS), default="dfsmn")
+    parser.add_argument("--arch", choices=ARCHS, default="dfsmn")
     parser.add_argument("--steps", type=int, default=20, help="timed steps per algorithm")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps per algorithm")
     parser.add_argument("--batch-size", type=int, default=96)
@@ -40,8 +41,9 @@ class Runner:
 
     def __init__(self, arch: str, algo: str, x: torch.Tensor, y: torch.Tensor, total: int):
         torch.manual_seed(0)
-        self.model = ARCHS[arch]()
-        policy = BinarizePolicy(keep_first=False, keep_last=False, keep=KEEP)
+        self.model = build_model(arch, get_task("speechcommands").shape({}, None))
+        spec = get_architecture(arch)  # its full-precision layers and PReLU, as a run has them
+        policy = BinarizePolicy.declared_by(spec.keep, activation=spec.activation)
         binarize(self.model, algo, policy, example_input=x[:2])
         self.optimizer = torch.optim.SGD(
             self.model.parameters(), lr=5e-3, momentum=0.9, nesterov=True, weight_decay=1e-4
