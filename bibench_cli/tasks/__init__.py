@@ -10,6 +10,7 @@ from __future__ import annotations
 from bibench_cli.errors import BibenchError
 from bibench_cli.tasks.images import TASKS as IMAGE_TASKS
 from bibench_cli.tasks.spec import CORRUPTIONS, DISTILL, Metric, TaskOptionError, TaskSpec
+from bibench_cli.tasks.speech import TASKS as SPEECH_TASKS
 
 __all__ = [
     "CORRUPTIONS",
@@ -49,5 +50,5 @@ def list_tasks() -> list[str]:
     return list(_REGISTRY)
 
 
-for _spec in IMAGE_TASKS:
+for _spec in (*IMAGE_TASKS, *SPEECH_TASKS):
     register_task(_spec)
