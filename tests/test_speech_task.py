@@ -28,9 +28,11 @@ from bibench_cli.tasks.speech import LOGMEL_INPUT, SpeechModule
 
 REPO = Path(__file__).resolve().parents[1]
 RELEASE = "speech_commands_v0.01"
+# one torch thread: with other processes on the cores, two threads run a step ~10x slower
 TINY = ("task=speechcommands", "task.batch_size=16", "trainer.max_epochs=1",
         "trainer.limit_train_batches=2", "trainer.limit_val_batches=1",
-        "trainer.limit_test_batches=1", "trainer.log_every_n_steps=1")  # fmt: skip
+        "trainer.limit_test_batches=1", "trainer.log_every_n_steps=1",
+        "trainer.threads=1")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
