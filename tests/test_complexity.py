@@ -213,9 +213,20 @@ class _Attention(nn.Module):
         return flat @ flat.T @ flat
 
 
+class _Gain(nn.Module):
+    """A module with parameters the counter has no rule for."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.gain = nn.Parameter(torch.ones(channels, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gain
+
+
 def test_unknown_modules_are_counted_as_float_and_warned():
-    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.PReLU(4), _Attention(), nn.Linear(144, 2))
-    with pytest.warns(UserWarning, match=r"PReLU '1' \(4 params.*_Attention '2'") as caught:
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), _Gain(4), _Attention(), nn.Linear(144, 2))
+    with pytest.warns(UserWarning, match=r"_Gain '1' \(4 params.*_Attention '2'") as caught:
         count = count_complexity(model, DIGITS)
     assert len(caught) == 1 and "\n" not in str(caught[0].message)
     rows = {layer.name: layer for layer in count.layers}

@@ -10,6 +10,7 @@ from bibench_cli.errors import BibenchError
 
 from .algorithm import Algorithm
 from .base import BinaryModule
+from .checkpoint import SWAPPED_ACTIVATION
 from .policy import BinarizePolicy
 from .probe import call_with, probing
 from .registry import get_algorithm
@@ -99,7 +100,9 @@ def binarize(
         for name, module in list(model.named_modules()):
             if type(module) is nn.ReLU and name:
                 # out of place: on CPU torch's in-place hardtanh clamps and copies, ~25% slower
-                model.set_submodule(name, replacement())
+                activation = replacement()
+                setattr(activation, SWAPPED_ACTIVATION, True)  # its parameters are new
+                model.set_submodule(name, activation)
                 report.activations.append(name)
         report.activation = policy.activation
     if example_input is not None:

@@ -15,8 +15,11 @@ what it finds into binary and floating point:
   Conv/linear layers count torch's own formula (``torch.utils.flop_counter``, 2 FLOPs per
   MAC, halved): binary MACs in binarized layers, float MACs elsewhere. A batch-norm layer is
   a folded per-channel multiply-add at inference, a layer norm's affine a multiply-add too:
-  one FLOP per output element. An embedding is a lookup: parameters, no FLOPs. A binarized
-  layer adds its algorithm's ``extra_inference_flops``. Parameter-free layers (activations,
+  one FLOP per output element; a PReLU's slope is one multiply per output element. An
+  embedding is a lookup: parameters, no FLOPs. A binarized layer adds its algorithm's
+  ``extra_inference_flops``; a PReLU that ``binarize`` put in place of a ReLU (binarized
+  speech models) is such an addition too: its slope and multiplies count as extras, so the
+  full-precision totals are those of the FP32 model. Parameter-free layers (activations,
   pooling) and functional ops (residual additions) are not counted: eq. 7 counts "the
   computation related to these parameters".
 - matmuls between activations, as ``FlopCounterMode`` measures them in the module's own
@@ -50,6 +53,7 @@ from torch.utils.flop_counter import (
 )
 
 from .base import ActivationMatmul, BinaryModule
+from .checkpoint import SWAPPED_ACTIVATION
 from .probe import call_with, probing, to_device
 
 
@@ -259,8 +263,12 @@ def _layer(name: str, module: nn.Module, calls: _Calls) -> tuple[LayerCount | No
     if isinstance(module, (_ConvNd, nn.Linear)):
         macs = _dense_macs(module, calls.shapes)
         return LayerCount(name, kind, params_float=params, macs_float=macs), ""
-    if isinstance(module, _BatchNorm) or (isinstance(module, nn.LayerNorm) and params):
+    if isinstance(module, (_BatchNorm, nn.PReLU)) or (isinstance(module, nn.LayerNorm) and params):
         flops = sum(math.prod(out) for _, out in calls.shapes)
+        if getattr(module, SWAPPED_ACTIVATION, False):
+            layer = LayerCount(name, kind, params_float=params, params_extra=params,
+                               extra_flops=flops)  # fmt: skip
+            return layer, ""
         return LayerCount(name, kind, params_float=params, macs_float=flops), ""
     if isinstance(module, nn.Embedding):
         return LayerCount(name, kind, params_float=params), ""

@@ -97,14 +97,21 @@ def speech_commands_dir(root: str | Path, version: str = VERSIONS[0]) -> Path:
     )
 
 
+def check_release(root: str | Path, version: str = VERSIONS[0]) -> Path:
+    """The release directory, its list files checked to exist (cheap: reads no clip)."""
+    directory = speech_commands_dir(root, version)
+    for name in LIST_FILES.values():
+        if not (directory / name).is_file():
+            raise DatasetNotFoundError(
+                f"Speech Commands at {directory} is incomplete: no {name} (expected the "
+                f"release's list of relative clip paths); {_how_to_get(directory, version)}"
+            )
+    return directory
+
+
 def _read_list(directory: Path, name: str, clips: set[str], version: str) -> list[str]:
     """Relative paths of a list file, each checked to be a clip of the release."""
     path = directory / name
-    if not path.is_file():
-        raise DatasetNotFoundError(
-            f"Speech Commands at {directory} is incomplete: no {name} (expected the release's "
-            f"list of relative clip paths); {_how_to_get(directory, version)}"
-        )
     entries = [line.strip() for line in path.read_text().splitlines() if line.strip()]
     missing = [entry for entry in entries if entry not in clips]
     if missing:
@@ -147,7 +154,7 @@ def read_split(
         raise ValueError(f"unknown Speech Commands split {split!r}; choose one of {SPLITS}")
     if silence not in SILENCE_MODES:
         raise ValueError(f"unknown silence mode {silence!r}; choose one of {SILENCE_MODES}")
-    directory = speech_commands_dir(root, version)
+    directory = check_release(root, version)
     found = sorted(
         path.relative_to(directory).as_posix()
         for path in directory.glob(f"*/*{HASH_DIVIDER}*.wav")

@@ -24,10 +24,14 @@ from torch import nn
 
 from bibench_cli.models import bert
 from bibench_cli.models.errors import IncompatibleError, UnknownArchitectureError
+from bibench_cli.models.fsmn import ACTIVATION as FSMN_ACTIVATION
+from bibench_cli.models.fsmn import KEEP as FSMN_KEEP
+from bibench_cli.models.fsmn import dfsmn, fsmn
 from bibench_cli.models.inputs import (
     ImageSizes,
     InputConstraint,
     InputSpec,
+    Spectrograms,
     TaskShape,
     TokenSequences,
 )
@@ -95,6 +99,7 @@ _BERT = {
     "pretrained": f"a directory with {bert.EXPECTED_FILES}; {bert.WHERE_TO_GET}",
 }
 _BERT_INPUTS = TokenSequences(512, why="BERT's position embeddings")
+_KEYWORD_SPOTTER = {"heads": ("head",), "activation": FSMN_ACTIVATION}
 _REGISTRY: dict[str, ArchSpec] = {
     "resnet20": ArchSpec(resnet20, ImageSizes(), RESNET_KEEP, **_IMAGE_CLASSIFIER),
     "resnet18": ArchSpec(resnet18, ImageSizes(), RESNET_KEEP, **_IMAGE_CLASSIFIER),
@@ -107,6 +112,8 @@ _REGISTRY: dict[str, ArchSpec] = {
     "pointnet_vanilla": ArchSpec(
         pointnet_vanilla, POINTNET_INPUTS, keep_for(False), heads=POINTNET_HEADS
     ),
+    "fsmn": ArchSpec(fsmn, Spectrograms(), FSMN_KEEP, **_KEYWORD_SPOTTER),
+    "dfsmn": ArchSpec(dfsmn, Spectrograms(), FSMN_KEEP, **_KEYWORD_SPOTTER),
 }
 
 

@@ -22,7 +22,16 @@ each layer returns ``out``, so a memory block sees only the previous layer's pro
 
 The first conv, ``fc1`` and the classifier stay full precision in binarized runs (the
 official configs binarize only ``conv2d_cfg``/``conv1d_cfg`` layers): :data:`KEEP`.
-Activations are separate ``nn.ReLU`` modules; the official binarized configs use PReLU.
+
+Activations are separate ``nn.ReLU`` modules. Binarized runs replace each one with a PReLU
+(:data:`ACTIVATION`), as every official binarized speech config does (``act_cfg=
+dict(type='PReLU')``, built by mmcv as ``nn.PReLU()``: one learned slope per use site,
+initialised at 0.25). The paper says Hardtanh for every architecture; the official
+configs are what produced its speech numbers, so they decide here.
+
+Layer sizes follow the input: ``fc1`` takes 2·frontend_channels·ceil(bands/4) features
+and the head memory_size·ceil(frames/4), so a 1×32×32 log-mel input gives the official
+256 and 1024.
 """
 
 from __future__ import annotations
@@ -32,7 +41,14 @@ import math
 import torch
 from torch import nn
 
-KEEP = ("conv1", "fc1", "head")
+from bibench_cli.models.inputs import SpectrogramInput
+
+KEEP = {
+    "conv1": "first front-end conv",
+    "fc1": "frame projection (a plain nn.Linear in the official code)",
+    "head": "classifier",
+}
+ACTIVATION = "prelu"  # what replaces ReLU in binarized runs (official speech configs)
 
 
 class MemoryLayer(nn.Module):
@@ -63,7 +79,7 @@ class MemoryLayer(nn.Module):
 class FSMN(nn.Module):
     """Conv front end, ``fc1``, memory ``layers``, linear ``head``; ``skip`` makes it D-FSMN.
 
-    Input (B, 1, n_mels, frames) log-mel features; output (B, num_classes) logits.
+    Input (B, in_channels, n_mels, frames) log-mel features; output (B, num_classes) logits.
     """
 
     def __init__(
@@ -71,6 +87,7 @@ class FSMN(nn.Module):
         *,
         num_classes: int,
         skip: bool,
+        in_channels: int = 1,
         n_mels: int = 32,
         frames: int = 32,
         frontend_channels: int = 16,
@@ -81,7 +98,7 @@ class FSMN(nn.Module):
     ) -> None:
         super().__init__()
         wide = 2 * frontend_channels
-        self.conv1 = nn.Conv2d(1, frontend_channels, 5, stride=2, padding=2)
+        self.conv1 = nn.Conv2d(in_channels, frontend_channels, 5, stride=2, padding=2)
         self.bn1 = nn.BatchNorm2d(frontend_channels)
         self.act1 = nn.ReLU(inplace=True)
         self.conv2 = nn.Conv2d(frontend_channels, wide, 5, stride=2, padding=2)
@@ -106,11 +123,21 @@ class FSMN(nn.Module):
         return self.head(self.layers(x).flatten(1))
 
 
-def dfsmn(num_classes: int = 12) -> FSMN:
+def _build(input: SpectrogramInput, num_classes: int, skip: bool) -> FSMN:
+    return FSMN(
+        num_classes=num_classes,
+        skip=skip,
+        in_channels=input.channels,
+        n_mels=input.bands,
+        frames=input.frames,
+    )
+
+
+def dfsmn(input: SpectrogramInput, *, num_classes: int) -> FSMN:
     """The official BiBench D-FSMN (Zhang et al. 2018): 8 layers, memory 128, hidden 256."""
-    return FSMN(num_classes=num_classes, skip=True)
+    return _build(input, num_classes, skip=True)
 
 
-def fsmn(num_classes: int = 12) -> FSMN:
+def fsmn(input: SpectrogramInput, *, num_classes: int) -> FSMN:
     """FSMN (Zhang et al. 2015): D-FSMN without the skips between memory blocks."""
-    return FSMN(num_classes=num_classes, skip=False)
+    return _build(input, num_classes, skip=False)

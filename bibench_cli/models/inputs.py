@@ -101,6 +101,26 @@ class PartPointsInput(InputSpec):
 
 
 @dataclass(frozen=True)
+class SpectrogramInput(InputSpec):
+    """N×C×F×T time-frequency features: C channels, F frequency bands, T frames (a task
+    computes them from audio, e.g. Speech Commands' 1×32×32 log-mel spectrogram)."""
+
+    channels: int
+    bands: int
+    frames: int
+    kind: ClassVar[str] = "spectrogram"
+
+    def describe(self) -> str:
+        return (
+            f"spectrogram input {self.channels}×{self.bands}×{self.frames} "
+            "(channels × frequency bands × frames)"
+        )
+
+    def example(self, batch: int = 2) -> torch.Tensor:
+        return torch.zeros(batch, self.channels, self.bands, self.frames)
+
+
+@dataclass(frozen=True)
 class TaskShape:
     """What a model must be built for: the input and the head sizes, passed to the
     architecture's builder as keyword arguments (e.g. ``num_classes``)."""
@@ -183,3 +203,17 @@ class PointClouds(InputConstraint):
         return isinstance(spec, (PointsInput, PartPointsInput)) and (
             spec.channels >= self.min_channels
         )
+
+
+@dataclass(frozen=True)
+class Spectrograms(InputConstraint):
+    """Spectrogram inputs of any size: for architectures that size their layers from the
+    number of bands and frames (images are not spectrograms, even when square)."""
+
+    def describe(self) -> str:
+        return "spectrogram inputs of any channels × frequency bands × frames"
+
+    def accepts(self, spec: InputSpec) -> bool:
+        if not isinstance(spec, SpectrogramInput):
+            return False
+        return min(spec.channels, spec.bands, spec.frames) > 0

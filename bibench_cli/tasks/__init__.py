@@ -12,6 +12,7 @@ from bibench_cli.tasks.glue import TASKS as GLUE_TASKS
 from bibench_cli.tasks.images import TASKS as IMAGE_TASKS
 from bibench_cli.tasks.points import TASKS as POINT_TASKS
 from bibench_cli.tasks.spec import CORRUPTIONS, DISTILL, Metric, TaskOptionError, TaskSpec
+from bibench_cli.tasks.speech import TASKS as SPEECH_TASKS
 
 __all__ = [
     "CORRUPTIONS",
@@ -51,5 +52,5 @@ def list_tasks() -> list[str]:
     return list(_REGISTRY)
 
 
-for _spec in (*IMAGE_TASKS, *GLUE_TASKS, *POINT_TASKS):
+for _spec in (*IMAGE_TASKS, *POINT_TASKS, *SPEECH_TASKS, *GLUE_TASKS):
     register_task(_spec)
