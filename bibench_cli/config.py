@@ -134,6 +134,8 @@ class DataConf:
 @dataclass
 class PolicyConf:
     keep: list[str] = field(default_factory=list)  # extra fnmatch patterns kept full precision
+    # fnmatch patterns binarized even where the architecture keeps them (a detector's heads)
+    binarize: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -20,7 +20,8 @@ _ACTIVATIONS = {"hardtanh": nn.Hardtanh, "prelu": nn.PReLU}
 
 
 class UnmatchedPatternError(BibenchError, ValueError):
-    """A keep pattern that names no conv/linear layer of the model."""
+    """A keep or binarize pattern that names no conv/linear layer of the model (or a
+    keep-activation pattern that names no ReLU)."""
 
 
 def candidate_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -28,14 +29,18 @@ def candidate_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return [(n, m) for n, m in model.named_modules() if isinstance(m, _CANDIDATES)]
 
 
+def _shown(names: list[str]) -> str:
+    return ", ".join(names[:12]) + (f" and {len(names) - 12} more" if len(names) > 12 else "")
+
+
 def check_patterns(policy: BinarizePolicy, names: list[str]) -> None:
     """Raise one line naming each pattern that matches no layer, and the layers it could."""
     unmatched = policy.unmatched(names)
     if unmatched:
-        shown = ", ".join(names[:12]) + (f" and {len(names) - 12} more" if len(names) > 12 else "")
+        shown = _shown(names)
         raise UnmatchedPatternError(
-            f"keep pattern(s) {', '.join(map(repr, unmatched))} match no conv/linear layer; "
-            f"the layers are: {shown}"
+            f"keep/binarize pattern(s) {', '.join(map(repr, unmatched))} match no "
+            f"conv/linear layer; the layers are: {shown}"
         )
 
 
@@ -47,9 +52,10 @@ def _reason_kept(
         return "already binarized"
     if not algo.layers:
         return f"'{algo.name}' binarizes nothing"
-    if policy.keep_first and index == 0:
+    positional = not policy.overridden(name)
+    if positional and policy.keep_first and index == 0:
         return "stem (first conv/linear)"
-    if policy.keep_last and index == last:
+    if positional and policy.keep_last and index == last:
         return "classifier (last conv/linear)"
     pattern = policy.matching_pattern(name)
     if pattern is not None:
@@ -68,19 +74,26 @@ def binarize(
     example_input: Any = None,
 ) -> BinarizeReport:
     """Swap conv/linear layers for ``algo``'s binarized variants (and ReLU for the policy's
-    activation, Hardtanh by default).
+    activation, Hardtanh by default, except the ReLUs the policy keeps).
 
     Weights and biases are copied; extra parameters are initialised by the algorithm.
     Give ``example_input`` when an algorithm sizes parameters from the output shape
     (XNOR++): it runs ``materialize`` so every parameter exists before the optimizer.
-    Raises :class:`UnmatchedPatternError` (nothing changed) for a keep pattern that
-    matches no layer.
+    Raises :class:`UnmatchedPatternError` (nothing changed) for a keep or binarize pattern
+    that matches no layer, or a keep-activation pattern that matches no ReLU.
     """
     algorithm = get_algorithm(algo)
     policy = policy or BinarizePolicy()
     report = BinarizeReport(algorithm.name)
     layers = candidate_layers(model)
     check_patterns(policy, [name for name, _ in layers])
+    relus = [name for name, module in model.named_modules() if type(module) is nn.ReLU and name]
+    unmatched = policy.unmatched_activations(relus)
+    if unmatched:
+        raise UnmatchedPatternError(
+            f"keep-activation pattern(s) {', '.join(map(repr, unmatched))} match no ReLU; "
+            f"the ReLUs are: {_shown(relus)}"
+        )
     for index, (name, module) in enumerate(layers):
         reason = _reason_kept(name, module, index, len(layers) - 1, algorithm, policy)
         layer_type = type(module).__name__
@@ -92,11 +105,14 @@ def binarize(
         report.decisions.append(LayerDecision(name, layer_type, True, "", type(new).__name__))
     replacement = _ACTIVATIONS.get(policy.activation)
     if algorithm.replace_activations and replacement is not None:
-        for name, module in list(model.named_modules()):
-            if type(module) is nn.ReLU and name:
-                # out of place: on CPU torch's in-place hardtanh clamps and copies, ~25% slower
-                model.set_submodule(name, replacement())
-                report.activations.append(name)
+        for name in relus:
+            reason = policy.kept_activation(name)
+            if reason is not None:
+                report.kept_activations[name] = reason
+                continue
+            # out of place: on CPU torch's in-place hardtanh clamps and copies, ~25% slower
+            model.set_submodule(name, replacement())
+            report.activations.append(name)
         report.activation = policy.activation
     if example_input is not None:
         materialize(model, example_input)

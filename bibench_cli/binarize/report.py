@@ -23,6 +23,7 @@ class BinarizeReport:
     algorithm: str
     decisions: list[LayerDecision] = field(default_factory=list)
     activations: list[str] = field(default_factory=list)  # ReLUs replaced by ``activation``
+    kept_activations: dict[str, str] = field(default_factory=dict)  # ReLU left alone -> why
     activation: str = "hardtanh"
     needs_materialize: bool = False
 
@@ -41,12 +42,16 @@ class BinarizeReport:
             f"{len(self.kept)} kept full precision, "
             f"{len(self.activations)} ReLU -> {self.activation}"
         )
+        if self.kept_activations:
+            summary += f", {len(self.kept_activations)} ReLU kept"
         lines = [summary]
         width = max((len(d.name) for d in self.decisions), default=0)
         type_width = max((len(d.layer_type) for d in self.decisions), default=0)
         for d in self.decisions:
             what = f"-> {d.new_type}" if d.binarized else f"kept: {d.reason}"
             lines.append(f"  {d.name:<{width}}  {d.layer_type:<{type_width}}  {what}")
+        for name, reason in self.kept_activations.items():
+            lines.append(f"  {name:<{width}}  {'ReLU':<{type_width}}  kept: {reason}")
         if self.needs_materialize:
             lines.append("  (call materialize(model, example_input) before training)")
         return "\n".join(lines)
