@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from bibench_cli.binarize import BinarizePolicy, BinarizeReport, binarize
+from bibench_cli.binarize.summary import Complexity, count_complexity
 from bibench_cli.models import ArchSpec, build_model, get_architecture
 from bibench_cli.models.inputs import TaskShape
 from bibench_cli.tasks import TaskSpec, get_task
@@ -44,9 +45,14 @@ def datamodule_for(cfg: DictConfig, spec: TaskSpec | None = None, *, setup: bool
 
 
 def policy_for(cfg: DictConfig, arch: ArchSpec) -> BinarizePolicy:
-    """The architecture's declared full-precision layers and activation, plus ``policy.keep``."""
+    """The architecture's declared full-precision layers, activation and kept ReLUs, plus
+    ``policy.keep`` and ``policy.binarize``."""
     return BinarizePolicy.declared_by(
-        arch.keep, user=tuple(cfg.policy.keep), activation=arch.activation
+        arch.keep,
+        user=tuple(cfg.policy.keep),
+        activation=arch.activation,
+        binarize=tuple(cfg.policy.binarize),
+        keep_activations=arch.keep_activations,
     )
 
 
@@ -79,3 +85,10 @@ def model_for(cfg: DictConfig, datamodule: Any = None, spec: TaskSpec | None = N
     model = build_model(cfg.arch.name, shape, **plain(cfg.arch.params))
     report = binarize(model, cfg.algo.name, policy_for(cfg, arch), shape.input.example(2))
     return BuiltModel(model, shape, report, arch)
+
+
+def count_built(built: BuiltModel) -> Complexity:
+    """The model's parameters and FLOPs on one example of the task's input, counted the way
+    its architecture says (a two-stage detector on its whole test budget of proposals)."""
+    with built.arch.counting(built.model):
+        return count_complexity(built.model, built.shape.input.example(1))

@@ -4,7 +4,8 @@ An :class:`ArchSpec` holds the builder (``build(input, **outputs, **params)``: t
 input spec, its head sizes and the architecture's own options from ``arch.params``), the
 inputs it accepts, which layers stay full precision in binarized runs (``keep`` patterns
 with the reason; None falls back to the first and last conv/linear), the activation that
-replaces ReLU in binarized runs, and how a pretrained start is loaded from a local file.
+replaces ReLU in binarized runs and the ReLUs that stay (``keep_activations``), how a
+pretrained start is loaded from a local file, and how the model is counted (``counting``).
 Descriptions and families live in ``conf/arch/*.yaml`` (``bibench list`` reads them there).
 """
 
@@ -12,13 +13,21 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from torch import nn
 
+from bibench_cli.models.detection import faster_rcnn, resnet_c4, ssd
 from bibench_cli.models.errors import IncompatibleError, UnknownArchitectureError
-from bibench_cli.models.inputs import ImageSizes, InputConstraint, InputSpec, TaskShape
+from bibench_cli.models.inputs import (
+    DetectionImages,
+    ImageSizes,
+    InputConstraint,
+    InputSpec,
+    TaskShape,
+)
 from bibench_cli.models.pretrained import load_state_dict_file
 from bibench_cli.models.resnet import KEEP as RESNET_KEEP
 from bibench_cli.models.resnet import resnet18, resnet20, resnet34
@@ -48,6 +57,9 @@ class ArchSpec:
     load_pretrained: Callable[[nn.Module, Path, tuple[str, ...]], str] = field(
         default=load_state_dict_file
     )
+    keep_activations: Mapping[str, str] = field(default_factory=dict)  # ReLU pattern -> why
+    # a context the model is counted in (a two-stage detector's RoI count fixed)
+    counting: Callable[[nn.Module], AbstractContextManager] = nullcontext
 
     def options(self) -> list[str]:
         """The builder's own keyword options (what ``arch.params`` may set)."""
@@ -61,6 +73,21 @@ _REGISTRY: dict[str, ArchSpec] = {
     "resnet18": ArchSpec(resnet18, ImageSizes(), RESNET_KEEP, **_IMAGE_CLASSIFIER),
     "resnet34": ArchSpec(resnet34, ImageSizes(), RESNET_KEEP, **_IMAGE_CLASSIFIER),
     "vggsmall": ArchSpec(vggsmall, VGGSMALL_INPUTS, VGGSMALL_KEEP, **_IMAGE_CLASSIFIER),
+    "faster_rcnn_r18": ArchSpec(
+        faster_rcnn.faster_rcnn_r18,
+        DetectionImages(),
+        faster_rcnn.KEEP,
+        load_pretrained=resnet_c4.load_imagenet_backbone,
+        keep_activations=faster_rcnn.KEEP_ACTIVATIONS,
+        counting=faster_rcnn.every_proposal,
+    ),
+    "ssd300_vgg16": ArchSpec(
+        ssd.ssd300_vgg16,
+        DetectionImages(),
+        ssd.KEEP,
+        load_pretrained=ssd.load_vgg16_backbone,
+        keep_activations=ssd.KEEP_ACTIVATIONS,
+    ),
 }
 
 
