@@ -37,9 +37,14 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from bibench_cli.binarize import load_fp32_state_dict
-from bibench_cli.binarize.summary import count_complexity
 from bibench_cli.engine import environment
-from bibench_cli.engine.build import BuiltModel, datamodule_for, model_for, teacher_for
+from bibench_cli.engine.build import (
+    BuiltModel,
+    count_built,
+    datamodule_for,
+    model_for,
+    teacher_for,
+)
 from bibench_cli.engine.callbacks import AttemptClock, PlainProgress, now
 from bibench_cli.engine.checkpoint_io import AtomicCheckpointIO
 from bibench_cli.engine.dependencies import baseline_config
@@ -115,11 +120,12 @@ def _logger(cfg: DictConfig, run_dir: Path, attempt: int):
 
 
 def _trainer(
-    cfg: DictConfig, run_dir: Path, spec: TaskSpec, clock: AttemptClock
+    cfg: DictConfig, run_dir: Path, spec: TaskSpec, clock: AttemptClock, datamodule: Any
 ) -> tuple[pl.Trainer, bool]:
-    """The Lightning Trainer and whether it keeps a best-on-validation checkpoint."""
+    """The Lightning Trainer and whether it keeps a best-on-validation checkpoint (not when
+    validation is off or the datamodule holds no validation data, ``val_size: 0``)."""
     t = cfg.trainer
-    validates = t.limit_val_batches != 0
+    validates = t.limit_val_batches != 0 and len(datamodule.val_dataloader()) > 0
     primary = spec.metrics_for(cfg.task.subtask)[0]
     checkpoint = pl.callbacks.ModelCheckpoint(
         dirpath=str(run_dir / "checkpoints"),
@@ -275,6 +281,7 @@ def _run(
         run_dir=str(run_dir),
         metric=primary.name,
         primary_metric=f"test/{primary.name}",
+        data=str(getattr(prepared.datamodule, "summary", "")),
         config=identity.config,
         versions=environment.versions(),
         device=environment.device_name(cfg.trainer.accelerator),
@@ -282,7 +289,7 @@ def _run(
         threads=threads,
         attempts=len(clock.attempts),
         started_at=clock.attempts[0].started_at,
-        **complexity_fields(count_complexity(built.model, built.shape.input.example(1))),
+        **complexity_fields(count_built(built)),
     )
     write_record(record, run_dir)
     OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
@@ -344,7 +351,7 @@ def _fit_and_test(
     module = spec.module(
         built.model, record.config["recipe"], metrics, built.shape, teacher, cfg.distill
     )
-    trainer, validates = _trainer(cfg, run_dir, spec, clock)
+    trainer, validates = _trainer(cfg, run_dir, spec, clock, datamodule)
     if resume_from is not None:
         log.info("resuming the interrupted run from %s", resume_from)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)  # same stream, FP32 trained or not
