@@ -15,6 +15,7 @@ from bibench_cli.models.detection import faster_rcnn, ssd
 from bibench_cli.models.inputs import DetectionInput
 
 VOC = DetectionInput(VOC_CLASSES)
+ALGORITHMS = ["bnn", "xnor", "dorefa", "bireal", "xnorpp", "reactnet", "recu", "fda"]
 NUM_CLASSES = len(VOC_CLASSES) + 1
 # tiny Faster R-CNN: 64-px images, few proposals and sampled RoIs (stage 4 runs per RoI)
 TINY = {
@@ -71,7 +72,7 @@ def assert_learns(history: list[dict[str, float]], terms: tuple[str, ...]) -> No
 RCNN_TERMS = ("loss_classifier", "loss_objectness")
 
 
-@pytest.mark.parametrize("algo", ["bnn", "reactnet", "xnorpp"])
+@pytest.mark.parametrize("algo", ALGORITHMS)
 def test_binarized_faster_rcnn_learns(batch, algo):
     images, targets = batch
     torch.manual_seed(0)
