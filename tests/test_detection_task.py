@@ -16,6 +16,7 @@ from bibench_cli.data.voc import DEMO_CLASSES
 from bibench_cli.engine.train import train
 from bibench_cli.models import IncompatibleError, build_model, check_compatible
 from bibench_cli.models.inputs import ImageInput
+from bibench_cli.runs.identity import resolve
 from bibench_cli.tasks import get_task
 from bibench_cli.tasks.detection import DetectionModule, named_results
 
@@ -115,6 +116,24 @@ def test_classifiers_and_detectors_refuse_each_others_tasks():
         check_compatible("resnet18", voc_input)
     with pytest.raises(IncompatibleError, match="compatible with detection tasks"):
         check_compatible("faster_rcnn_r18", ImageInput(3, 32))
+
+
+@pytest.mark.parametrize(
+    ("task", "arch", "batch", "lr", "weight_decay"),
+    [
+        ("voc07", "faster_rcnn_r18", 16, 0.01, 1e-4),
+        ("voc07", "ssd300_vgg16", 64, 1e-3, 5e-4),
+        ("coco17", "faster_rcnn_r18", 16, 0.02, 1e-4),
+        ("coco17", "ssd300_vgg16", 64, 2e-3, 5e-4),
+    ],
+)
+def test_each_detector_gets_its_official_fp32_recipe(task, arch, batch, lr, weight_decay):
+    identity = resolve(compose_config(f"task={task}", f"arch={arch}", "algo=fp32"))
+    recipe = identity.config["recipe"]
+    assert identity.fields["batch_size"] == batch
+    assert (recipe["optimizer"], recipe["lr"], recipe["weight_decay"]) == ("sgd", lr, weight_decay)
+    binary = resolve(compose_config(f"task={task}", f"arch={arch}", "algo=bnn")).config["recipe"]
+    assert (binary["optimizer"], binary["lr"], binary["scheduler"]) == ("adam", 1e-4, "cosine")
 
 
 def test_per_class_aps_are_named_and_classes_without_objects_left_out():
