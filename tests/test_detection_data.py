@@ -125,6 +125,18 @@ def test_coco_crowd_is_difficult_and_empty_boxes_are_dropped(tmp_path):
     assert target["difficult"].tolist() == [True] + [False] * (len(first_image) - 1)
 
 
+def test_coco_images_without_a_box_to_learn_are_not_trained_on(tmp_path):
+    write_coco_demo(tmp_path, train_size=3, val_size=0)
+    path = annotation_file(tmp_path, "train")
+    content = json.loads(path.read_text())
+    for annotation in content["annotations"]:
+        if annotation["image_id"] == 1:
+            annotation["iscrowd"] = 1  # only crowd regions: nothing to learn
+    content["annotations"] = [a for a in content["annotations"] if a["image_id"] != 3]
+    path.write_text(json.dumps(content))
+    assert CocoDetectionDataset(tmp_path, "train").annotated() == [1]  # image id 2
+
+
 def test_coco_missing_and_corrupt_annotations(tmp_path):
     with pytest.raises(DatasetNotFoundError) as error:
         CocoDetectionDataset(tmp_path, "val")

@@ -11,6 +11,7 @@ only in training mode (batch statistics, sampled proposals), which would change 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ def named_results(result: Mapping[str, Tensor], classes: tuple[str, ...]) -> dic
     values = {name: float(value) for name, value in result.items() if name != PER_CLASS}
     if PER_CLASS in result:
         for name, value in zip(classes, result[PER_CLASS].tolist(), strict=True):
-            if value == value:  # not NaN
+            if not math.isnan(value):
                 values[f"ap_{name}"] = value
     return values
 
