@@ -62,6 +62,9 @@ class TaskConf:
     # per-subtask settings the task's YAML interpolates, e.g.
     # epochs: ${task.per_subtask.${task.subtask}.epochs} (GLUE's recipes differ by subtask)
     per_subtask: dict[str, Any] = field(default_factory=dict)
+    # per-architecture settings a task YAML interpolates, e.g.
+    # lr: ${oc.select:task.per_arch.${arch.name}.lr,0.01} (the detectors' recipes differ)
+    per_arch: dict[str, Any] = field(default_factory=dict)
     recipe: RecipeConf = field(default_factory=RecipeConf)
 
 
@@ -134,6 +137,8 @@ class DataConf:
 @dataclass
 class PolicyConf:
     keep: list[str] = field(default_factory=list)  # extra fnmatch patterns kept full precision
+    # fnmatch patterns binarized even where the architecture keeps them (a detector's heads)
+    binarize: list[str] = field(default_factory=list)
 
 
 @dataclass

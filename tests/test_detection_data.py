@@ -14,12 +14,7 @@ from bibench_cli.data.coco import (
     annotation_file,
     write_coco_demo,
 )
-from bibench_cli.data.detection_transforms import (
-    DetectionAugment,
-    drop_difficult,
-    hflip,
-    resize_keep_ratio,
-)
+from bibench_cli.data.detection_transforms import drop_difficult, hflip, random_hflip
 from bibench_cli.data.errors import CorruptDatasetError, DatasetNotFoundError
 from bibench_cli.data.voc import DEMO_CLASSES, VOC_CLASSES, VOCDetectionDataset, write_voc_demo
 
@@ -130,6 +125,18 @@ def test_coco_crowd_is_difficult_and_empty_boxes_are_dropped(tmp_path):
     assert target["difficult"].tolist() == [True] + [False] * (len(first_image) - 1)
 
 
+def test_coco_images_without_a_box_to_learn_are_not_trained_on(tmp_path):
+    write_coco_demo(tmp_path, train_size=3, val_size=0)
+    path = annotation_file(tmp_path, "train")
+    content = json.loads(path.read_text())
+    for annotation in content["annotations"]:
+        if annotation["image_id"] == 1:
+            annotation["iscrowd"] = 1  # only crowd regions: nothing to learn
+    content["annotations"] = [a for a in content["annotations"] if a["image_id"] != 3]
+    path.write_text(json.dumps(content))
+    assert CocoDetectionDataset(tmp_path, "train").annotated() == [1]  # image id 2
+
+
 def test_coco_missing_and_corrupt_annotations(tmp_path):
     with pytest.raises(DatasetNotFoundError) as error:
         CocoDetectionDataset(tmp_path, "val")
@@ -165,20 +172,12 @@ def test_hflip_mirrors_boxes_with_pixels():
     assert torch.equal(target["boxes"][1], TARGET["boxes"][1])  # full-width box stays
 
 
-def test_resize_keep_ratio_follows_the_tighter_side():
-    # 48×96: short side to 60 would make the long side 120 > 100, so scale = 100 / 96
-    resized, target = resize_keep_ratio(torch.rand(3, 48, 96), TARGET, min_size=60, max_size=100)
-    assert resized.shape == (3, 50, 100)
-    assert torch.allclose(target["boxes"][1], torch.tensor([0.0, 0.0, 100.0, 50.0]))
-    assert torch.equal(target["labels"], TARGET["labels"])
-
-
-def test_augment_is_seeded_and_drop_difficult_keeps_the_rest():
+def test_random_flip_is_seeded_and_drop_difficult_keeps_the_rest():
     image = torch.rand(3, 48, 96)
     runs = []
     for _ in range(2):
-        augment = DetectionAugment(resize=(24, 48), generator=torch.Generator().manual_seed(0))
-        runs.append([augment(image, TARGET)[1]["boxes"] for _ in range(8)])
+        generator = torch.Generator().manual_seed(0)
+        runs.append([random_hflip(image, TARGET, 0.5, generator)[1]["boxes"] for _ in range(8)])
     assert all(torch.equal(a, b) for a, b in zip(*runs, strict=True))
     assert len({tuple(b[0].tolist()) for b in runs[0]}) == 2  # both flipped and not
     kept = drop_difficult(TARGET)

@@ -12,7 +12,10 @@ from bibench_cli.data.detection_transforms import drop_difficult
 from bibench_cli.data.voc import VOC_CLASSES, VOCDetectionDataset, write_voc_demo
 from bibench_cli.metrics.voc_ap import VOC07MeanAP
 from bibench_cli.models.detection import faster_rcnn, ssd
+from bibench_cli.models.inputs import DetectionInput
 
+VOC = DetectionInput(VOC_CLASSES)
+ALGORITHMS = ["bnn", "xnor", "dorefa", "bireal", "xnorpp", "reactnet", "recu", "fda"]
 NUM_CLASSES = len(VOC_CLASSES) + 1
 # tiny Faster R-CNN: 64-px images, few proposals and sampled RoIs (stage 4 runs per RoI)
 TINY = {
@@ -22,9 +25,14 @@ TINY = {
     "rpn_post_nms_top_n_train": 50,
     "rpn_pre_nms_top_n_test": 100,
     "rpn_post_nms_top_n_test": 20,
-    "rpn_batch_size_per_image": 64,
     "box_batch_size_per_image": 16,
 }
+
+
+def policy_of(module) -> BinarizePolicy:
+    return BinarizePolicy.declared_by(
+        module.KEEP, activation="hardtanh", keep_activations=module.KEEP_ACTIVATIONS
+    )
 
 
 @pytest.fixture(scope="module")
@@ -64,13 +72,12 @@ def assert_learns(history: list[dict[str, float]], terms: tuple[str, ...]) -> No
 RCNN_TERMS = ("loss_classifier", "loss_objectness")
 
 
-@pytest.mark.parametrize("algo", ["bnn", "reactnet", "xnorpp"])
+@pytest.mark.parametrize("algo", ALGORITHMS)
 def test_binarized_faster_rcnn_learns(batch, algo):
     images, targets = batch
     torch.manual_seed(0)
-    model = faster_rcnn.faster_rcnn_r18(num_classes=NUM_CLASSES, **TINY)
-    policy = BinarizePolicy(keep_first=False, keep_last=False, keep=faster_rcnn.KEEP)
-    binarize(model, algo, policy, example_input=(images,))  # XNOR++ sizes Γ from it
+    model = faster_rcnn.faster_rcnn_r18(VOC, num_classes=NUM_CLASSES, **TINY)
+    binarize(model, algo, policy_of(faster_rcnn), example_input=(images,))  # XNOR++ sizes Γ
     assert_learns(train(model, images, targets, steps=6, lr=1e-3), RCNN_TERMS)
     model.eval()
     with torch.no_grad():
@@ -83,25 +90,23 @@ def test_binarized_faster_rcnn_learns(batch, algo):
 def test_binarized_ssd_learns(batch):
     images, targets = batch
     torch.manual_seed(0)
-    model = ssd.ssd300_vgg16(num_classes=NUM_CLASSES)
-    binarize(model, "bnn", BinarizePolicy(keep_first=False, keep_last=False, keep=ssd.KEEP))
+    model = ssd.ssd300_vgg16(VOC, num_classes=NUM_CLASSES)
+    binarize(model, "bnn", policy_of(ssd))
     history = train(model, images, targets, steps=3, lr=1e-4)
     assert_learns(history, ("bbox_regression", "classification"))
 
 
-def test_xnorpp_needs_one_padded_size_in_faster_rcnn(batch):
-    """XNOR++'s Γ = α ⊗ β(H_out) ⊗ γ(W_out) is sized for one feature-map size, but keep-
-    ratio resizing gives each batch its own padded size: a new size is refused, in one
-    line. Padding every batch to one size (size_divisible >= max_size) makes it work."""
+def test_xnorpp_trains_on_images_of_any_ratio_in_faster_rcnn(batch):
+    """XNOR++'s Γ = α ⊗ β(H_out) ⊗ γ(W_out) is sized for one feature-map size; keep-ratio
+    resizing gives a wide image another size than a square one, but every batch is padded
+    to the one square canvas, so Γ sized on the example fits both."""
     images, targets = batch
-    wide = [torch.nn.functional.pad(images[0], (0, 48))]  # 96×144 → 64×96: another size
-    policy = BinarizePolicy(keep_first=False, keep_last=False, keep=faster_rcnn.KEEP)
+    wide = [torch.nn.functional.pad(images[0], (0, 48))]  # 96×144 → 64×96 inside the model
     torch.manual_seed(0)
-    model = faster_rcnn.faster_rcnn_r18(num_classes=NUM_CLASSES, **TINY)
-    binarize(model, "xnorpp", policy, example_input=(images,))
-    with pytest.raises(RuntimeError, match="materialize with an input of the training size"):
-        model(wide, targets)
-    model = faster_rcnn.faster_rcnn_r18(num_classes=NUM_CLASSES, size_divisible=96, **TINY)
-    binarize(model, "xnorpp", policy, example_input=(images,))
-    history = train(model, wide, targets, steps=1, lr=1e-3)
-    assert all(math.isfinite(v) for v in history[0].values())
+    model = faster_rcnn.faster_rcnn_r18(VOC, num_classes=NUM_CLASSES, **TINY)
+    binarize(model, "xnorpp", policy_of(faster_rcnn), example_input=VOC.example(1))
+    model.train()
+    for batch_images in (images, wide):
+        losses = model(batch_images, targets)
+        assert all(torch.isfinite(v) for v in losses.values())
+    assert model.backbone.layer1[0].conv1.beta.numel() == 96 // 4  # canvas 96, stride 4

@@ -178,13 +178,14 @@ def test_augmentation_is_seeded_per_seed_epoch_and_index(release: Path):
 
 
 def epochs(dataset: SpeechCommandsDataset, workers: int) -> list[torch.Tensor]:
+    # spawn: forking this test process, whose libraries run threads, can crash the worker
     loader = DataLoader(
         dataset,
         batch_size=16,
         shuffle=False,
         num_workers=workers,
         persistent_workers=workers > 0,
-        multiprocessing_context="fork" if workers else None,
+        multiprocessing_context="spawn" if workers else None,
     )
     batches = []
     for epoch in range(2):

@@ -22,7 +22,8 @@ DECLARED = "declared by the architecture"
 
 
 class UnmatchedPatternError(BibenchError, ValueError):
-    """A keep pattern that names no conv/linear layer of the model."""
+    """A keep or binarize pattern that names no conv/linear layer of the model (or a
+    keep-activation pattern that names no ReLU)."""
 
 
 def candidate_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -30,14 +31,18 @@ def candidate_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return [(n, m) for n, m in model.named_modules() if isinstance(m, _CANDIDATES)]
 
 
+def _shown(names: list[str]) -> str:
+    return ", ".join(names[:12]) + (f" and {len(names) - 12} more" if len(names) > 12 else "")
+
+
 def check_patterns(policy: BinarizePolicy, names: list[str]) -> None:
     """Raise one line naming each pattern that matches no layer, and the layers it could."""
     unmatched = policy.unmatched(names)
     if unmatched:
-        shown = ", ".join(names[:12]) + (f" and {len(names) - 12} more" if len(names) > 12 else "")
+        shown = _shown(names)
         raise UnmatchedPatternError(
-            f"keep pattern(s) {', '.join(map(repr, unmatched))} match no conv/linear layer; "
-            f"the layers are: {shown}"
+            f"keep/binarize pattern(s) {', '.join(map(repr, unmatched))} match no "
+            f"conv/linear layer; the layers are: {shown}"
         )
 
 
@@ -49,9 +54,10 @@ def _reason_kept(
         return "already binarized"
     if not algo.layers:
         return f"'{algo.name}' binarizes nothing"
-    if policy.keep_first and index == 0:
+    positional = not policy.overridden(name)
+    if positional and policy.keep_first and index == 0:
         return "stem (first conv/linear)"
-    if policy.keep_last and index == last:
+    if positional and policy.keep_last and index == last:
         return "classifier (last conv/linear)"
     pattern = policy.matching_pattern(name)
     if pattern is not None:
@@ -71,19 +77,26 @@ def binarize(
 ) -> BinarizeReport:
     """Swap conv/linear layers for ``algo``'s binarized variants, the modules the policy
     declares for their binarized replacements (any algorithm but one that binarizes nothing),
-    and ReLU for the policy's activation (Hardtanh by default).
+    and ReLU for the policy's activation (Hardtanh by default, except the ReLUs it keeps).
 
     Weights and biases are copied; extra parameters are initialised by the algorithm.
     Give ``example_input`` when an algorithm sizes parameters from the output shape
     (XNOR++): it runs ``materialize`` so every parameter exists before the optimizer.
-    Raises :class:`UnmatchedPatternError` (nothing changed) for a keep pattern that
-    matches no layer.
+    Raises :class:`UnmatchedPatternError` (nothing changed) for a keep or binarize pattern
+    that matches no layer, or a keep-activation pattern that matches no ReLU.
     """
     algorithm = get_algorithm(algo)
     policy = policy or BinarizePolicy()
     report = BinarizeReport(algorithm.name)
     layers = candidate_layers(model)
     check_patterns(policy, [name for name, _ in layers])
+    relus = [name for name, module in model.named_modules() if type(module) is nn.ReLU and name]
+    unmatched = policy.unmatched_activations(relus)
+    if unmatched:
+        raise UnmatchedPatternError(
+            f"keep-activation pattern(s) {', '.join(map(repr, unmatched))} match no ReLU; "
+            f"the ReLUs are: {_shown(relus)}"
+        )
     for index, (name, module) in enumerate(layers):
         reason = _reason_kept(name, module, index, len(layers) - 1, algorithm, policy)
         layer_type = type(module).__name__
@@ -98,12 +111,17 @@ def binarize(
     replacement = _ACTIVATIONS.get(policy.activation)
     if algorithm.replace_activations and replacement is not None:
         for name, module in list(model.named_modules()):
-            if type(module) is nn.ReLU and name:
-                # out of place: on CPU torch's in-place hardtanh clamps and copies, ~25% slower
-                activation = replacement()
-                setattr(activation, SWAPPED_ACTIVATION, True)  # its parameters are new
-                model.set_submodule(name, activation)
-                report.activations.append(name)
+            if type(module) is not nn.ReLU or not name:
+                continue
+            reason = policy.kept_activation(name)
+            if reason is not None:
+                report.kept_activations[name] = reason
+                continue
+            # out of place: on CPU torch's in-place hardtanh clamps and copies, ~25% slower
+            activation = replacement()
+            setattr(activation, SWAPPED_ACTIVATION, True)  # its parameters are new
+            model.set_submodule(name, activation)
+            report.activations.append(name)
         report.activation = policy.activation
     if example_input is not None:
         materialize(model, example_input)

@@ -25,6 +25,7 @@ class BinarizeReport:
     decisions: list[LayerDecision] = field(default_factory=list)
     replaced: list[LayerDecision] = field(default_factory=list)  # policy.replacements swaps
     activations: list[str] = field(default_factory=list)  # ReLUs replaced by ``activation``
+    kept_activations: dict[str, str] = field(default_factory=dict)  # ReLU left alone -> why
     activation: str = "hardtanh"
     needs_materialize: bool = False
 
@@ -45,6 +46,8 @@ class BinarizeReport:
         )
         if self.replaced:
             summary += f", {len(self.replaced)} modules replaced as the architecture declares"
+        if self.kept_activations:
+            summary += f", {len(self.kept_activations)} ReLU kept"
         lines = [summary]
         rows = [*self.decisions, *self.replaced]
         width = max((len(d.name) for d in rows), default=0)
@@ -54,6 +57,8 @@ class BinarizeReport:
             if d.binarized and d.reason:
                 what += f" ({d.reason})"
             lines.append(f"  {d.name:<{width}}  {d.layer_type:<{type_width}}  {what}")
+        for name, reason in self.kept_activations.items():
+            lines.append(f"  {name:<{width}}  {'ReLU':<{type_width}}  kept: {reason}")
         if self.needs_materialize:
             lines.append("  (call materialize(model, example_input) before training)")
         return "\n".join(lines)

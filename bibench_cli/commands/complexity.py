@@ -104,8 +104,7 @@ class View:
 
 def count_config(cfg: DictConfig) -> Counted:
     """Build ``cfg``'s model for its task's input shape (no data read), binarize it, count it."""
-    from bibench_cli.binarize.summary import count_complexity
-    from bibench_cli.engine.build import model_for
+    from bibench_cli.engine.build import count_built, model_for
     from bibench_cli.engine.validate import check_runnable
 
     check_runnable(cfg, data=False)
@@ -113,7 +112,7 @@ def count_config(cfg: DictConfig) -> Counted:
     example = built.shape.input.example(1)
     kept = built.report.kept if built.report.binarized else {}  # FP32: no layer needs a reason
     shape = list(example.shape) if hasattr(example, "shape") else None
-    count = count_complexity(built.model, example)
+    count = count_built(built)
     return Counted(cfg, count, kept, built.shape.input.describe(), shape)
 
 

@@ -82,6 +82,22 @@ def parse_target(annotations: list[dict[str, Any]], source: str) -> Target:
     }
 
 
+def check_split(root: str | Path, split: str) -> tuple[Path, Path]:
+    """The annotation file and image folder of ``split`` (cheap: reads nothing); one line
+    naming the missing one and how to get it."""
+    root = Path(root).expanduser().absolute()
+    annotations = annotation_file(root, split)
+    images = root / f"{split}2017"
+    for path, what in ((annotations, "annotation file"), (images, "image folder")):
+        if not path.exists():
+            raise DatasetNotFoundError(
+                f"COCO {split}2017 {what} {path} not found: expected "
+                f"annotations/instances_{split}2017.json and {split}2017/ under {root}; "
+                f"{HOW_TO_GET}"
+            )
+    return annotations, images
+
+
 def _load(images: Path, annotations: Path) -> CocoDetection:
     """torchvision's reader, with pycocotools' progress prints silenced."""
     try:
@@ -105,15 +121,7 @@ class CocoDetectionDataset(Dataset):
             raise ValueError(f"COCO split must be one of {', '.join(SPLITS)}, got {split!r}")
         self.root = Path(root).expanduser().absolute()
         self.transform = transform
-        annotations = annotation_file(self.root, split)
-        images = self.root / f"{split}2017"
-        for path, what in ((annotations, "annotation file"), (images, "image folder")):
-            if not path.exists():
-                raise DatasetNotFoundError(
-                    f"COCO {split}2017 {what} {path} not found: expected "
-                    f"annotations/instances_{split}2017.json and {split}2017/ under "
-                    f"{self.root}; {HOW_TO_GET}"
-                )
+        annotations, images = check_split(self.root, split)
         self.source = str(annotations)
         self._coco = _load(images, annotations)
         unknown = sorted(set(self._coco.coco.cats) - set(COCO_CATEGORIES))
@@ -125,6 +133,16 @@ class CocoDetectionDataset(Dataset):
 
     def __len__(self) -> int:
         return len(self._coco)
+
+    def annotated(self) -> list[int]:
+        """Indices of the images with a box to train on (not crowd, positive size): mmdet
+        trains on those only (``filter_empty_gt``), as do torchvision's references."""
+        annotations = self._coco.coco.imgToAnns
+        return [
+            index
+            for index, image_id in enumerate(self._coco.ids)
+            if (~parse_target(annotations.get(image_id, []), self.source)["difficult"]).any()
+        ]
 
     def __getitem__(self, index: int) -> tuple[Tensor, Target]:
         try:

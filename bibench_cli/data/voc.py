@@ -79,6 +79,21 @@ def parse_target(annotation: dict[str, Any], source: str) -> Target:
     }
 
 
+def present_parts(root: str | Path, split: str) -> list[tuple[str, str]]:
+    """The official (year, image set) parts of ``split`` whose listing exists under ``root``
+    (cheap: reads nothing); one line saying where and how to get them when there is none."""
+    root = voc_root(root)
+    wanted = SPLIT_PARTS[split]
+    present = [p for p in wanted if split_file(root, *p).is_file()]
+    if not present:
+        expected = " and/or ".join(str(split_file(root, *p)) for p in wanted)
+        raise DatasetNotFoundError(
+            f"PASCAL VOC {split} set not found under {root}: expected {expected} "
+            f"beside JPEGImages/ and Annotations/; {HOW_TO_GET}"
+        )
+    return present
+
+
 def _check_files(dataset: VOCDetection, listing: Path) -> None:
     missing = [p for p in (*dataset.images, *dataset.annotations) if not Path(p).is_file()]
     if missing:
@@ -98,14 +113,7 @@ class VOCDetectionDataset(Dataset):
             raise ValueError(f"VOC split must be one of {', '.join(SPLIT_PARTS)}, got {split!r}")
         self.root = voc_root(root)
         self.transform = transform
-        wanted = SPLIT_PARTS[split]
-        present = [p for p in wanted if split_file(self.root, *p).is_file()]
-        if not present:
-            expected = " and/or ".join(str(split_file(self.root, *p)) for p in wanted)
-            raise DatasetNotFoundError(
-                f"PASCAL VOC {split} set not found under {self.root}: expected {expected} "
-                f"beside JPEGImages/ and Annotations/; {HOW_TO_GET}"
-            )
+        present = present_parts(self.root, split)
         self.parts = tuple(f"VOC{year} {image_set}" for year, image_set in present)
         self._sets = []
         for year, image_set in present:

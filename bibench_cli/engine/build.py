@@ -14,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from bibench_cli.binarize import BinarizePolicy, BinarizeReport, binarize
+from bibench_cli.binarize.summary import Complexity, count_complexity
 from bibench_cli.models import ArchSpec, build_model, get_architecture
 from bibench_cli.models.inputs import TaskShape
 from bibench_cli.runs.record import MODEL_FILE
@@ -58,13 +59,16 @@ def datamodule_for(cfg: DictConfig, spec: TaskSpec | None = None, *, setup: bool
 
 
 def policy_for(cfg: DictConfig, arch: ArchSpec, shape: TaskShape) -> BinarizePolicy:
-    """The architecture's declared full-precision layers (of the model built for ``shape``)
-    and activation, plus ``policy.keep``."""
+    """The architecture's declared full-precision layers (of the model built for ``shape``),
+    activation, module replacements and kept ReLUs, plus ``policy.keep`` and
+    ``policy.binarize``."""
     return BinarizePolicy.declared_by(
         arch.keep_for(shape),
         user=tuple(cfg.policy.keep),
         activation=arch.activation,
         replacements=arch.replacements,
+        binarize=tuple(cfg.policy.binarize),
+        keep_activations=arch.keep_activations,
     )
 
 
@@ -129,3 +133,10 @@ def load_finished(run_dir: Path, data_root: str | None = None) -> FinishedRun:
     built = model_for(cfg, datamodule, spec)
     built.model.load_state_dict(read_state_dict(Path(run_dir) / MODEL_FILE), strict=True)
     return FinishedRun(cfg, spec, datamodule, built)
+
+
+def count_built(built: BuiltModel) -> Complexity:
+    """The model's parameters and FLOPs on one example of the task's input, counted the way
+    its architecture says (a two-stage detector on its whole test budget of proposals)."""
+    with built.arch.counting(built.model):
+        return count_complexity(built.model, built.shape.input.example(1))

@@ -37,11 +37,11 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from bibench_cli.binarize import load_fp32_state_dict
-from bibench_cli.binarize.summary import count_complexity
 from bibench_cli.engine import environment
 from bibench_cli.engine.build import (
     BuiltModel,
     arch_checkpoint,
+    count_built,
     datamodule_for,
     model_for,
     teacher_for,
@@ -282,6 +282,7 @@ def _run(
         run_dir=str(run_dir),
         metric=primary.name,
         primary_metric=f"test/{primary.name}",
+        data=str(getattr(prepared.datamodule, "summary", "")),
         config=identity.config,
         versions=environment.versions(),
         device=environment.device_name(cfg.trainer.accelerator),
@@ -289,7 +290,7 @@ def _run(
         threads=threads,
         attempts=len(clock.attempts),
         started_at=clock.attempts[0].started_at,
-        **complexity_fields(count_complexity(built.model, built.shape.input.example(1))),
+        **complexity_fields(count_built(built)),
     )
     write_record(record, run_dir)
     OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)

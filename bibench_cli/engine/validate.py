@@ -35,12 +35,8 @@ from bibench_cli.runs.identity import FP32
 from bibench_cli.tasks import CORRUPTIONS, DISTILL, get_task
 
 LOGGER_PACKAGES = {"tensorboard": "tensorboard", "mlflow": "mlflow"}
-FREE_NODES = {
-    "task.data",
-    "task.per_subtask",
-    "arch.params",
-    "hydra",
-}  # checked by their consumer, not the schema
+# checked by their consumer, not the schema
+FREE_NODES = {"task.data", "task.per_subtask", "task.per_arch", "arch.params", "hydra"}
 MAX_SEED = 2**32
 DISTILL_MODES = ("kd", "dmd", "none")
 

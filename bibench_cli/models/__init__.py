@@ -5,11 +5,12 @@ input spec, its head sizes and the architecture's own options from ``arch.params
 inputs it accepts, which layers stay full precision in binarized runs (``keep`` patterns
 with the reason, or a function of the task shape giving them when the layers differ by
 head; None falls back to the first and last conv/linear), the activation that replaces ReLU
-in binarized runs, the modules every binarized run swaps for binarized ones
-(``replacements``: BERT's attention and word embedding), and how a pretrained start is
-loaded from a local file. An architecture whose runs need a pretrained start says where one
-comes from (``pretrained``): ``arch.checkpoint`` is then required (``none``: random init), and
-its builder may take the checkpoint (``checkpoint=``) to size the model after it.
+in binarized runs and the ReLUs that stay (``keep_activations``), the modules every binarized
+run swaps for binarized ones (``replacements``: BERT's attention and word embedding), how a
+pretrained start is loaded from a local file, and how the model is counted (``counting``).
+An architecture whose runs need a pretrained start says where one comes from
+(``pretrained``): ``arch.checkpoint`` is then required (``none``: random init), and its
+builder may take the checkpoint (``checkpoint=``) to size the model after it.
 Descriptions and families live in ``conf/arch/*.yaml`` (``bibench list`` reads them there).
 """
 
@@ -17,17 +18,20 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from torch import nn
 
 from bibench_cli.models import bert
+from bibench_cli.models.detection import faster_rcnn, resnet_c4, ssd
 from bibench_cli.models.errors import IncompatibleError, UnknownArchitectureError
 from bibench_cli.models.fsmn import ACTIVATION as FSMN_ACTIVATION
 from bibench_cli.models.fsmn import KEEP as FSMN_KEEP
 from bibench_cli.models.fsmn import dfsmn, fsmn
 from bibench_cli.models.inputs import (
+    DetectionImages,
     ImageSizes,
     InputConstraint,
     InputSpec,
@@ -70,6 +74,9 @@ class ArchSpec:
     # module type -> binarized module swapped in by every binarized run (bi-attention)
     replacements: Mapping[type[nn.Module], type[nn.Module]] = field(default_factory=dict)
     pretrained: str = ""  # where a required pretrained start (arch.checkpoint) comes from
+    keep_activations: Mapping[str, str] = field(default_factory=dict)  # ReLU pattern -> why
+    # a context the model is counted in (a two-stage detector's RoI count fixed)
+    counting: Callable[[nn.Module], AbstractContextManager] = nullcontext
 
     def keep_for(self, shape: TaskShape) -> Mapping[str, str] | None:
         """The declared full-precision layers of the model built for ``shape``."""
@@ -114,6 +121,21 @@ _REGISTRY: dict[str, ArchSpec] = {
     ),
     "fsmn": ArchSpec(fsmn, Spectrograms(), FSMN_KEEP, **_KEYWORD_SPOTTER),
     "dfsmn": ArchSpec(dfsmn, Spectrograms(), FSMN_KEEP, **_KEYWORD_SPOTTER),
+    "faster_rcnn_r18": ArchSpec(
+        faster_rcnn.faster_rcnn_r18,
+        DetectionImages(),
+        faster_rcnn.KEEP,
+        load_pretrained=resnet_c4.load_imagenet_backbone,
+        keep_activations=faster_rcnn.KEEP_ACTIVATIONS,
+        counting=faster_rcnn.every_proposal,
+    ),
+    "ssd300_vgg16": ArchSpec(
+        ssd.ssd300_vgg16,
+        DetectionImages(),
+        ssd.KEEP,
+        load_pretrained=ssd.load_vgg16_backbone,
+        keep_activations=ssd.KEEP_ACTIVATIONS,
+    ),
 }
 
 

@@ -121,6 +121,31 @@ class SpectrogramInput(InputSpec):
 
 
 @dataclass(frozen=True)
+class DetectionInput(InputSpec):
+    """RGB images of any size, each with boxes of ``classes`` (label 0 is the background): a
+    detector's forward takes a list of 3×H×W tensors and resizes them itself.
+
+    ``example`` images are ``height``×``width``, Faster R-CNN's official 1000×600 scale:
+    complexity is counted on one of them as the detector's own resize leaves it (Faster
+    R-CNN unchanged, SSD300 at 300×300).
+    """
+
+    classes: tuple[str, ...]
+    height: int = 600
+    width: int = 1000
+    kind: ClassVar[str] = "detection"
+
+    def describe(self) -> str:
+        return (
+            f"images with boxes of {len(self.classes)} classes "
+            f"(counted on 3×{self.height}×{self.width})"
+        )
+
+    def example(self, batch: int = 2) -> tuple[list[torch.Tensor]]:
+        return ([torch.zeros(3, self.height, self.width) for _ in range(batch)],)
+
+
+@dataclass(frozen=True)
 class TaskShape:
     """What a model must be built for: the input and the head sizes, passed to the
     architecture's builder as keyword arguments (e.g. ``num_classes``)."""
@@ -217,3 +242,14 @@ class Spectrograms(InputConstraint):
         if not isinstance(spec, SpectrogramInput):
             return False
         return min(spec.channels, spec.bands, spec.frames) > 0
+
+
+@dataclass(frozen=True)
+class DetectionImages(InputConstraint):
+    """A detector: images with boxes, of any size and label space."""
+
+    def describe(self) -> str:
+        return "detection tasks (images with boxes)"
+
+    def accepts(self, spec: InputSpec) -> bool:
+        return isinstance(spec, DetectionInput)

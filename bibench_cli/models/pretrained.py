@@ -31,7 +31,10 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle, zip and torch errors alike: the file is not a checkpoint
-        raise CheckpointError(f"checkpoint {path} cannot be read: {exc}") from None
+        first_line = (str(exc).strip().splitlines() or [""])[0]  # torch's run to many lines
+        raise CheckpointError(
+            f"checkpoint {path} cannot be read ({type(exc).__name__}: {first_line})"
+        ) from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = {k.removeprefix("model."): v for k, v in state["state_dict"].items()}
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):

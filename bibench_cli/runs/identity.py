@@ -49,6 +49,7 @@ BOOKKEEPING = (
     ("trainer", "threads"),
     ("arch", "family"),
     ("task", "per_subtask"),  # only what it resolves to (epochs, lr, ...) changes a run
+    ("task", "per_arch"),
 )
 # What the resolved recipe replaces (the requested optimizer/scheduler options).
 REQUESTED = (("optim",), ("sched",), ("task", "recipe"))

@@ -55,6 +55,8 @@ class RunRecord:
     primary_metric: str = ""  # e.g. "test/acc"
     primary: float | None = None  # value of the primary metric, percent
     metrics: dict[str, float] = field(default_factory=dict)
+    # what the run read, in words, when its datamodule says (the VOC parts present)
+    data: str = ""
     # one run, several report rows (ShapeNet categories, MNLI matched/mismatched):
     # {"<subtask>": primary value}
     subtasks: dict[str, float] = field(default_factory=dict)

@@ -8,6 +8,7 @@ kind), its YAML, its demo writer and its tests. The engine never names a task.
 from __future__ import annotations
 
 from bibench_cli.errors import BibenchError
+from bibench_cli.tasks.detection import TASKS as DETECTION_TASKS
 from bibench_cli.tasks.glue import TASKS as GLUE_TASKS
 from bibench_cli.tasks.images import TASKS as IMAGE_TASKS
 from bibench_cli.tasks.points import TASKS as POINT_TASKS
@@ -52,5 +53,5 @@ def list_tasks() -> list[str]:
     return list(_REGISTRY)
 
 
-for _spec in (*IMAGE_TASKS, *POINT_TASKS, *SPEECH_TASKS, *GLUE_TASKS):
+for _spec in (*IMAGE_TASKS, *POINT_TASKS, *SPEECH_TASKS, *GLUE_TASKS, *DETECTION_TASKS):
     register_task(_spec)

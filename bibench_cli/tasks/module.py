@@ -67,6 +67,11 @@ class TaskModule(pl.LightningModule):
         """Update ``self.metrics[split]`` (and log the split's loss) for one batch."""
         raise NotImplementedError
 
+    def batch_size(self, batch: Any) -> int | None:
+        """Examples in ``batch``, which weigh its loss in the epoch mean (None: Lightning
+        infers it from the batch's first tensor)."""
+        return None
+
     def forward(self, *inputs: Any, **named: Any) -> Any:
         return self.model(*inputs, **named)
 
@@ -80,7 +85,8 @@ class TaskModule(pl.LightningModule):
             self.diverged_at = self.global_step
             self.trainer.should_stop = True
             return None  # skip the optimizer step: the weights stay finite
-        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True)
+        size = self.batch_size(batch)
+        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=size)
         return loss
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
