@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from bibench_cli.binarize import binarize, list_algorithms, set_progress
+from bibench_cli.models.inputs import ImageInput
 from bibench_cli.models.resnet import resnet20
 
 
@@ -35,7 +36,7 @@ class Runner:
 
     def __init__(self, algo: str, x: torch.Tensor, y: torch.Tensor, total: int) -> None:
         torch.manual_seed(0)
-        self.model = resnet20(num_classes=10, in_channels=3, image_size=32)
+        self.model = resnet20(ImageInput(3, 32), num_classes=10)
         binarize(self.model, algo, example_input=x[:2])
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
         self.loss = nn.CrossEntropyLoss()

@@ -88,3 +88,22 @@ def test_demo_data_then_train_completes_offline(tmp_path, task, extra):
 def test_data_demo_for_an_unknown_task_is_one_line(tmp_path):
     done = bibench("data", "demo", "--task", "mnist", "--root", str(tmp_path), cwd=tmp_path)
     assert done.returncode == 2 and "unknown task 'mnist'" in done.stderr
+
+
+def test_data_demo_never_writes_over_a_folder_with_other_data(tmp_path):
+    real = tmp_path / "data" / "VOCdevkit" / "VOC2007" / "ImageSets" / "Main" / "test.txt"
+    real.parent.mkdir(parents=True)
+    real.write_text("000001\n")
+    done = bibench(
+        "data", "demo", "--task", "voc07", "--root", str(tmp_path / "data"), cwd=tmp_path
+    )
+    assert done.returncode == 2 and "would overwrite real data" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and real.read_text() == "000001\n"
+    again = tmp_path / "demo"
+    for _ in range(2):  # a demo folder is written again
+        assert (
+            bibench(
+                "data", "demo", "--task", "voc07", "--root", str(again), cwd=tmp_path
+            ).returncode
+            == 0
+        )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -178,14 +180,8 @@ def test_augmentation_is_seeded_per_seed_epoch_and_index(release: Path):
 
 
 def epochs(dataset: SpeechCommandsDataset, workers: int) -> list[torch.Tensor]:
-    # spawn: forking this test process, whose libraries run threads, can crash the worker
     loader = DataLoader(
-        dataset,
-        batch_size=16,
-        shuffle=False,
-        num_workers=workers,
-        persistent_workers=workers > 0,
-        multiprocessing_context="spawn" if workers else None,
+        dataset, batch_size=16, shuffle=False, num_workers=workers, persistent_workers=workers > 0
     )
     batches = []
     for epoch in range(2):
@@ -194,10 +190,26 @@ def epochs(dataset: SpeechCommandsDataset, workers: int) -> list[torch.Tensor]:
     return batches
 
 
-def test_same_augmentations_with_any_number_of_workers(release: Path):
-    split = read_split(release, "train")
+def serial_and_parallel_epochs(release: str, out: str) -> None:
+    """Two epochs read in this process and by 2 workers, saved to ``out``."""
+    split = read_split(Path(release), "train")
     serial = epochs(SpeechCommandsDataset(split, augment=SpeechAugment()), 0)
     parallel = epochs(SpeechCommandsDataset(split, augment=SpeechAugment()), 2)
+    torch.save((serial, parallel), out)
+
+
+def test_same_augmentations_with_any_number_of_workers(release: Path, tmp_path: Path):
+    # in a fresh interpreter, as a training process forks its workers: forking this test
+    # process after OpenVINO's thread pools ran in it (the deploy tests) crashes it
+    out = tmp_path / "epochs.pt"
+    code = (
+        f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+        "from test_speech_data import serial_and_parallel_epochs as run; "
+        f"run({str(release)!r}, {str(out)!r})"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    serial, parallel = torch.load(out)
     assert not torch.equal(serial[0], serial[1])
     for one, other in zip(serial, parallel, strict=True):
         assert torch.equal(one, other)

@@ -58,3 +58,13 @@ def test_data_options_come_from_the_datamodule_and_bad_ones_are_one_line():
         get_task("cifar10").check_options("", {"shuffle": True})
     with pytest.raises(TaskOptionError, match="no subtasks"):
         get_task("cifar10").check_options("cola", {})
+
+
+def test_download_is_refused_in_one_line_where_a_task_cannot_fetch():
+    from conftest import compose_config
+
+    from bibench_cli.engine.validate import ConfigError, check_runnable
+
+    assert [name for name in list_tasks() if get_task(name).downloads()] == ["cifar10"]
+    with pytest.raises(ConfigError, match=r"task 'voc07' cannot download .* download: cifar10$"):
+        check_runnable(compose_config("task=voc07", "data.download=true"), data=False)

@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -83,6 +83,14 @@ def _grouped(invalid: list[tuple[str, str]]) -> str:
 
 def _read(run_dir: Path) -> RunRecord | None:
     return try_read_record(run_dir / RESULT_FILE)
+
+
+def with_extras(
+    points: Sequence[Sequence[str]], when: Mapping[str, Sequence[str]]
+) -> list[list[str]]:
+    """Each grid point followed by the overrides ``when`` adds to points containing one of
+    its keys (the sweeper's ``when``: per-task settings in a grid over tasks)."""
+    return [[*point, *(extra for key in point for extra in when.get(key, ()))] for point in points]
 
 
 def plan(

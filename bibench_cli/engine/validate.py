@@ -32,7 +32,7 @@ from bibench_cli.engine.dependencies import baseline_config
 from bibench_cli.errors import BibenchError
 from bibench_cli.models import build_model, check_compatible, check_params, get_architecture
 from bibench_cli.runs.identity import FP32
-from bibench_cli.tasks import CORRUPTIONS, DISTILL, get_task
+from bibench_cli.tasks import CORRUPTIONS, DISTILL, get_task, list_tasks
 
 LOGGER_PACKAGES = {"tensorboard": "tensorboard", "mlflow": "mlflow"}
 # checked by their consumer, not the schema
@@ -146,6 +146,12 @@ def check_runnable(cfg: DictConfig, *, data: bool = True) -> None:
         )
     task_data = plain(cfg.task.data)
     spec.check_options(cfg.task.subtask, task_data)
+    if cfg.data.download and not spec.downloads():
+        fetching = [name for name in list_tasks() if get_task(name).downloads()]
+        raise ConfigError(
+            f"data.download=true: task {spec.name!r} cannot download its dataset; put it under "
+            f"data.root (README, Tasks and data); tasks that download: {', '.join(fetching)}"
+        )
     if cfg.distill not in DISTILL_MODES:
         raise ConfigError(f"distill={cfg.distill} is unknown; accepted: {', '.join(DISTILL_MODES)}")
     distils = DISTILL in spec.capabilities and cfg.algo.name != FP32 and cfg.distill != "none"

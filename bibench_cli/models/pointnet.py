@@ -55,7 +55,7 @@ KEEP = {
     },
 }
 INPUT_TNET = "stn.conv1"  # the pattern suffix PointNet-vanilla (no T-Nets) lacks
-POINTNET_INPUTS = PointClouds(3, why="xyz first, transformed by the input T-Net")
+POINTNET_INPUTS = PointClouds(3, why="xyz first")
 # a pretrained start for another class or part count leaves these fresh
 HEAD_LAYERS = ("fc", "convs4")
 

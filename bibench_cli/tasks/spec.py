@@ -69,6 +69,10 @@ class TaskSpec:
         parameters = inspect.signature(self.datamodule).parameters
         return [name for name in parameters if name not in SHARED_OPTIONS]
 
+    def downloads(self) -> bool:
+        """Whether the datamodule can fetch its dataset (``data.download=true``)."""
+        return "download" in inspect.signature(self.datamodule).parameters
+
     def check_subtask(self, subtask: str) -> None:
         """One line for a ``task.subtask`` the task does not have (checked before anything
         else of the config resolves: a task YAML may interpolate per-subtask settings)."""

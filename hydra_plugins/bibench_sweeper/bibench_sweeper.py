@@ -49,10 +49,7 @@ class BibenchSweeper(BasicSweeper):
 
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
         overrides = parser.parse_overrides([*self._parse_config(), *arguments])
-        points = [
-            [*point, *(extra for key in point for extra in self.when.get(key, []))]
-            for point in self.split_arguments(overrides, None)[0]
-        ]
+        points = sweep.with_extras(self.split_arguments(overrides, None)[0], self.when)
         try:
             plan = sweep.plan(
                 points,
