@@ -1,10 +1,9 @@
 """Median training-step time of a BERT (default TinyBERT-4L) per binarization algorithm, vs FP32.
 
 One step = forward + backward + Adam step with cross-entropy on a fixed batch of random
-token ids (a quarter of each sequence padding), with ``set_progress`` every step. Binarized
-models get every algorithm's linears (classifier kept) plus BiBERT's bi-attention and
-binarized word embedding, as in BiBench. Algorithms are interleaved step by step, so load
-from other processes hits them alike.
+token ids (a quarter of each sequence padding). Binarized models get every algorithm's
+linears (classifier kept) plus BiBERT's bi-attention and binarized word embedding, as in
+BiBench (protocol and columns: ``step_timing.py``).
 
     python benchmarks/bert_step_time.py --threads 1 --steps 3 --algos bnn,reactnet,fda
 """
@@ -12,53 +11,13 @@ from other processes hits them alike.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
 import torch.nn.functional as F
+from step_timing import add_common_arguments, binarized_model, time_algorithms
 
-from bibench_cli.binarize import BinarizePolicy, binarize, list_algorithms, set_progress
-from bibench_cli.models.bert import BERT_CONFIGS, BINARIZED_MODULES, KEEP, build_bert
-
-
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="bert_tiny4", choices=list(BERT_CONFIGS))
-    parser.add_argument("--steps", type=int, default=3, help="timed steps per algorithm")
-    parser.add_argument("--warmup", type=int, default=1, help="untimed steps per algorithm")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--seq-length", type=int, default=128)
-    parser.add_argument("--algos", default="", help="comma-separated names (default: all)")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
-    return parser.parse_args()
-
-
-class Runner:
-    """One algorithm's model, optimizer and step."""
-
-    def __init__(self, algo: str, model_name: str, batch: tuple, total: int) -> None:
-        torch.manual_seed(0)
-        self.model = build_bert(model_name, num_labels=2)
-        if algo != "fp32":
-            policy = BinarizePolicy(False, False, declared=KEEP, replacements=BINARIZED_MODULES)
-            binarize(self.model, algo, policy, example_input=batch[:3])
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-4)
-        self.batch, self.total, self.done = batch, total, 0
-        self.times: list[float] = []
-        self.cpu_times: list[float] = []
-
-    def step(self, timed: bool) -> None:
-        start, cpu_start = time.perf_counter(), time.process_time()
-        set_progress(self.model, min(self.done / self.total, 1.0))
-        self.optimizer.zero_grad(set_to_none=True)
-        *inputs, labels = self.batch
-        F.cross_entropy(self.model(*inputs), labels).backward()
-        self.optimizer.step()
-        self.done += 1
-        if timed:
-            self.times.append(time.perf_counter() - start)
-            self.cpu_times.append(time.process_time() - cpu_start)
+from bibench_cli.models.bert import BERT_CONFIGS
+from bibench_cli.models.inputs import TaskShape, TokenInput
 
 
 def random_batch(batch_size: int, length: int, vocab_size: int) -> tuple:
@@ -73,34 +32,23 @@ def random_batch(batch_size: int, length: int, vocab_size: int) -> tuple:
 
 
 def main() -> None:
-    args = parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    algos = [a for a in args.algos.split(",") if a] or list_algorithms()
-    algos = ["fp32", *(a for a in algos if a != "fp32")]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_common_arguments(parser, steps=3, warmup=1, batch_size=32)
+    parser.add_argument("--model", default="bert_tiny4", choices=list(BERT_CONFIGS))
+    parser.add_argument("--seq-length", type=int, default=128)
+    args = parser.parse_args()
     vocab = BERT_CONFIGS[args.model].vocab_size
     batch = random_batch(args.batch_size, args.seq_length, vocab)
-    total = args.warmup + args.steps
-    runners = {algo: Runner(algo, args.model, batch, total) for algo in algos}
-    for step in range(total):
-        for runner in runners.values():
-            runner.step(timed=step >= args.warmup)
-    fp32 = runners["fp32"]
-    base = statistics.median(fp32.times)
-    base_min = min(fp32.times)
-    base_cpu = statistics.median(fp32.cpu_times)
-    print(
-        f"{args.model}, batch {args.batch_size} x {args.seq_length} tokens, {args.steps} steps, "
-        f"{torch.get_num_threads()} threads, torch {torch.__version__}"
+    *inputs, labels = (t.to(args.device) for t in batch)
+    shape = TaskShape(TokenInput(args.seq_length, vocab), {"num_labels": 2})
+    example = tuple(t[:2] for t in inputs)
+    time_algorithms(
+        args,
+        f"{args.model}, batch {args.batch_size} x {args.seq_length} tokens",
+        lambda algo: binarized_model(args.model, shape, algo, example),
+        lambda model: torch.optim.Adam(model.parameters(), lr=1e-4),
+        lambda model: F.cross_entropy(model(*inputs), labels),
     )
-    # ratio: of median wall times; min ratio: of fastest steps; cpu ratio: of median process
-    # CPU times (with one thread, wall time less the time descheduled by other processes)
-    print(f"{'algorithm':<10} {'median s':>9} {'ratio':>7} {'min ratio':>10} {'cpu ratio':>10}")
-    for algo, runner in runners.items():
-        median = statistics.median(runner.times)
-        fastest = min(runner.times) / base_min
-        cpu = statistics.median(runner.cpu_times) / base_cpu
-        print(f"{algo:<10} {median:>9.2f} {median / base:>7.2f} {fastest:>10.2f} {cpu:>10.2f}")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import copy
 import torch
 from torch import Tensor, nn
 
-from bibench_cli.binarize import BinarizePolicy, binarize
+from bibench_cli.binarize import binarize
 from bibench_cli.deploy import compare, deploy_form, interleaved_medians, storage
 from bibench_cli.deploy.binary_layer import BinaryLayerInference
 from bibench_cli.deploy.form import DeployForm
@@ -35,6 +35,7 @@ from bibench_cli.deploy.openvino_runtime import (
     run_openvino,
     time_by_layer_type,
 )
+from bibench_cli.deploy.verdict import deployability
 from bibench_cli.models import build_model, get_architecture
 from bibench_cli.models.inputs import ImageInput, TaskShape
 
@@ -101,12 +102,11 @@ def layer_table(form: DeployForm, threads: int, args: argparse.Namespace) -> Non
 def benchmark(arch: str, args: argparse.Namespace) -> None:
     size, classes = ARCHS[arch]
     torch.manual_seed(0)
-    fp32_model = build_model(arch, TaskShape(ImageInput(3, size), {"num_classes": classes})).eval()
+    shape = TaskShape(ImageInput(3, size), {"num_classes": classes})
+    fp32_model = build_model(arch, shape).eval()
     x = torch.randn(1, 3, size, size)
     binarized = copy.deepcopy(fp32_model)
-    spec = get_architecture(arch)
-    policy = BinarizePolicy.declared_by(spec.keep, activation=spec.activation)
-    binarize(binarized, args.algo, policy, example_input=x)
+    binarize(binarized, args.algo, get_architecture(arch).policy(shape), example_input=x)
     form = deploy_form(binarized.eval(), x)
     sizes = storage(binarized, form)
     print(f"\n{arch} ({args.algo}, {len(form.binary_layers)} binarized layers), 3x{size}x{size}")
@@ -158,6 +158,11 @@ def shares(seconds_by_type: dict[str, float]) -> str:
 
 def main() -> None:
     args = parse_args()
+    verdict = deployability(args.algo)
+    if not verdict.deployable:  # no packed form, so no storage: nothing to compare
+        raise SystemExit(
+            f"--algo {args.algo} does not deploy ({verdict.rule}); pick a deployable one"
+        )
     torch.set_num_threads(1)
     print(f"algorithm {args.algo}; OpenVINO CPU plugin, FP32 precision; {PAPER}")
     for arch in args.archs.split(","):

@@ -62,14 +62,7 @@ def policy_for(cfg: DictConfig, arch: ArchSpec, shape: TaskShape) -> BinarizePol
     """The architecture's declared full-precision layers (of the model built for ``shape``),
     activation, module replacements and kept ReLUs, plus ``policy.keep`` and
     ``policy.binarize``."""
-    return BinarizePolicy.declared_by(
-        arch.keep_for(shape),
-        user=tuple(cfg.policy.keep),
-        activation=arch.activation,
-        replacements=arch.replacements,
-        binarize=tuple(cfg.policy.binarize),
-        keep_activations=arch.keep_activations,
-    )
+    return arch.policy(shape, keep=tuple(cfg.policy.keep), binarize=tuple(cfg.policy.binarize))
 
 
 @dataclass

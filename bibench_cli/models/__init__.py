@@ -24,6 +24,7 @@ from pathlib import Path
 
 from torch import nn
 
+from bibench_cli.binarize.policy import BinarizePolicy
 from bibench_cli.models import bert
 from bibench_cli.models.detection import faster_rcnn, resnet_c4, ssd
 from bibench_cli.models.errors import IncompatibleError, UnknownArchitectureError
@@ -81,6 +82,21 @@ class ArchSpec:
     def keep_for(self, shape: TaskShape) -> Mapping[str, str] | None:
         """The declared full-precision layers of the model built for ``shape``."""
         return self.keep(shape) if callable(self.keep) else self.keep
+
+    def policy(
+        self, shape: TaskShape, *, keep: tuple[str, ...] = (), binarize: tuple[str, ...] = ()
+    ) -> BinarizePolicy:
+        """How binarized runs of the model built for ``shape`` binarize it: the declared
+        full-precision layers, activation, module replacements and kept ReLUs, plus the
+        user's ``policy.keep`` and ``policy.binarize`` patterns."""
+        return BinarizePolicy.declared_by(
+            self.keep_for(shape),
+            user=keep,
+            activation=self.activation,
+            replacements=self.replacements,
+            binarize=binarize,
+            keep_activations=self.keep_activations,
+        )
 
     def options(self) -> list[str]:
         """The builder's own keyword options (what ``arch.params`` may set)."""
