@@ -28,6 +28,17 @@ BINARIZED = ["bnn", "xnor", "dorefa", "bireal", "xnorpp", "reactnet", "recu", "f
 TINY = ("trainer.max_epochs=1", "trainer.limit_train_batches=3", "trainer.limit_val_batches=2",
         "trainer.limit_test_batches=2", "trainer.log_every_n_steps=1")  # fmt: skip
 BIBENCH = [sys.executable, "-m", "bibench_cli.cli"]
+# Faster R-CNN's arch.params at test size: 64-96 px images, few proposals and sampled RoIs
+# (stage 4 runs per RoI), about a second per CPU step
+TINY_FASTER_RCNN = {
+    "min_size": 64,
+    "max_size": 96,
+    "rpn_pre_nms_top_n_train": 200,
+    "rpn_post_nms_top_n_train": 50,
+    "rpn_pre_nms_top_n_test": 100,
+    "rpn_post_nms_top_n_test": 20,
+    "box_batch_size_per_image": 16,
+}
 QUICK = ["trainer=debug", "task.batch_size=16"]  # a command-line run in seconds
 
 

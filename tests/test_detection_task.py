@@ -7,7 +7,7 @@ import math
 
 import pytest
 import torch
-from conftest import bibench, compose_config
+from conftest import TINY_FASTER_RCNN, bibench, compose_config
 
 from bibench_cli.data.detection_datamodule import CocoDataModule, VOCDataModule
 from bibench_cli.data.errors import DataOptionError, DatasetNotFoundError
@@ -22,18 +22,7 @@ from bibench_cli.tasks.detection import DetectionModule, named_results
 TRAINER = ("trainer.max_epochs=1", "trainer.limit_train_batches=2", "trainer.limit_test_batches=1",
            "trainer.log_every_n_steps=1", "task.batch_size=2")  # fmt: skip
 # Faster R-CNN at 64-96 px with few proposals and sampled RoIs: about a second per step
-TINY_FASTER_RCNN = tuple(
-    f"arch.params.{key}={value}"
-    for key, value in {
-        "min_size": 64,
-        "max_size": 96,
-        "rpn_pre_nms_top_n_train": 200,
-        "rpn_post_nms_top_n_train": 50,
-        "rpn_pre_nms_top_n_test": 100,
-        "rpn_post_nms_top_n_test": 20,
-        "box_batch_size_per_image": 16,
-    }.items()
-)
+TINY_OVERRIDES = tuple(f"arch.params.{key}={value}" for key, value in TINY_FASTER_RCNN.items())
 TASK_SHAPE = get_task("voc07").shape({}, None)
 
 
@@ -168,7 +157,7 @@ def test_perfect_detections_log_100_and_per_class_ap():
 
 
 def test_fp32_and_bnn_faster_rcnn_on_voc07_demo(voc_root, tmp_path):
-    overrides = ("task=voc07", "arch=faster_rcnn_r18", f"data.root={voc_root}", *TINY_FASTER_RCNN)
+    overrides = ("task=voc07", "arch=faster_rcnn_r18", f"data.root={voc_root}", *TINY_OVERRIDES)
     result = train(compose_config(f"paths.outputs={tmp_path}", *TRAINER, *overrides, "algo=bnn"))
     record = result.record
     assert record.status == "completed", record.error
@@ -206,12 +195,12 @@ def test_cli_demo_then_debug_train_and_complexity(tmp_path):
     assert demo.returncode == 0 and "VOC2012 trainval (8 images)" in demo.stdout, demo.stderr
     run = bibench(
         "train", "task=voc07", "arch=faster_rcnn_r18", "data.root=d", "algo=bnn",
-        "trainer=debug", "task.batch_size=2", *TINY_FASTER_RCNN, cwd=tmp_path,
+        "trainer=debug", "task.batch_size=2", *TINY_OVERRIDES, cwd=tmp_path,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-2000:]
     assert "bnn/faster_rcnn_r18/voc07: completed, test/map" in run.stdout + run.stderr
     count = bibench(
-        "complexity", "algo=bnn", "arch=faster_rcnn_r18", "task=voc07", *TINY_FASTER_RCNN,
+        "complexity", "algo=bnn", "arch=faster_rcnn_r18", "task=voc07", *TINY_OVERRIDES,
         "--format", "json", cwd=tmp_path,
     )  # fmt: skip
     assert count.returncode == 0, count.stderr[-2000:]

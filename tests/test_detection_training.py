@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+from conftest import TINY_FASTER_RCNN
 
 from bibench_cli.binarize import BinarizePolicy, binarize
 from bibench_cli.data.detection_transforms import drop_difficult
@@ -17,16 +18,6 @@ from bibench_cli.models.inputs import DetectionInput
 VOC = DetectionInput(VOC_CLASSES)
 ALGORITHMS = ["bnn", "xnor", "dorefa", "bireal", "xnorpp", "reactnet", "recu", "fda"]
 NUM_CLASSES = len(VOC_CLASSES) + 1
-# tiny Faster R-CNN: 64-px images, few proposals and sampled RoIs (stage 4 runs per RoI)
-TINY = {
-    "min_size": 64,
-    "max_size": 96,
-    "rpn_pre_nms_top_n_train": 200,
-    "rpn_post_nms_top_n_train": 50,
-    "rpn_pre_nms_top_n_test": 100,
-    "rpn_post_nms_top_n_test": 20,
-    "box_batch_size_per_image": 16,
-}
 
 
 def policy_of(module) -> BinarizePolicy:
@@ -76,7 +67,7 @@ RCNN_TERMS = ("loss_classifier", "loss_objectness")
 def test_binarized_faster_rcnn_learns(batch, algo):
     images, targets = batch
     torch.manual_seed(0)
-    model = faster_rcnn.faster_rcnn_r18(VOC, num_classes=NUM_CLASSES, **TINY)
+    model = faster_rcnn.faster_rcnn_r18(VOC, num_classes=NUM_CLASSES, **TINY_FASTER_RCNN)
     binarize(model, algo, policy_of(faster_rcnn), example_input=(images,))  # XNOR++ sizes Γ
     assert_learns(train(model, images, targets, steps=6, lr=1e-3), RCNN_TERMS)
     model.eval()
@@ -103,7 +94,7 @@ def test_xnorpp_trains_on_images_of_any_ratio_in_faster_rcnn(batch):
     images, targets = batch
     wide = [torch.nn.functional.pad(images[0], (0, 48))]  # 96×144 → 64×96 inside the model
     torch.manual_seed(0)
-    model = faster_rcnn.faster_rcnn_r18(VOC, num_classes=NUM_CLASSES, **TINY)
+    model = faster_rcnn.faster_rcnn_r18(VOC, num_classes=NUM_CLASSES, **TINY_FASTER_RCNN)
     binarize(model, "xnorpp", policy_of(faster_rcnn), example_input=VOC.example(1))
     model.train()
     for batch_images in (images, wide):
