@@ -182,12 +182,16 @@ def test_a_worse_score_never_raises_an_overall_metric(tmp_path):
         run("fp32", -5.0, recipe="e7", task="glue", subtask="stsb", metric="pearson"),
         run("bnn", 30.0, recipe="e7", task="glue", subtask="stsb", metric="pearson",
             baseline_id="fp32-e7-s0"),
+        run("fp32", 0.0, recipe="e2", task="voc07", metric="map"),
+        run("bnn", 0.0, recipe="e2", task="voc07", metric="map", baseline_id="fp32-e2-s0"),
     ])  # fmt: skip
     task = tracks(tmp_path)[("default", "task")]
-    row = "GLUE (acc, mcc, pearson)"
+    row = "GLUE (acc, mcc)"  # the metrics of the cells it scores
+    assert list(task.values.index) == [row, "OM_task"]  # VOC07's baseline is 0: no row
     assert task.values.loc[row, "bnn"] == pytest.approx((0 + 90) / 2)  # stsb left out
     assert task.values.loc[row, "xnor"] == pytest.approx((0 + 90) / 2)
     assert task.values.loc["OM_task", "bnn"] <= task.values.loc["OM_task", "xnor"]
     assert quadratic_mean([-50, 90]) > quadratic_mean([0, 90])  # what the clip prevents
     assert "binarized score <= 0 counted as r = 0" in notes(task)
-    assert "FP32 baseline <= 0 (glue/stsb/resnet20)" in notes(task)
+    assert "FP32 baseline <= 0 (glue/stsb/resnet20, voc07/resnet20)" in notes(task)
+    assert "no FP32 baseline" not in notes(task)  # it has one, the note above says why

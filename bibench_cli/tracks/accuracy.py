@@ -81,6 +81,12 @@ def metric_label(task: str, metrics: pd.Series) -> str:
     return f"{task_label(task)} ({', '.join(names)})" if names else task_label(task)
 
 
+def scored(rel: pd.DataFrame) -> pd.DataFrame:
+    """The cells a track scores: all but those whose FP32 baseline is <= 0 (no relative value;
+    ``relative_accuracy`` footnotes them, and the FP32 table still shows the baseline)."""
+    return rel[~(rel["fp_mean"] <= 0)]
+
+
 def _row_labels(rel: pd.DataFrame) -> dict[str, str]:
     return {t: metric_label(t, rel.loc[rel["task"] == t, "metric"]) for t in set(rel["task"])}
 
@@ -88,6 +94,7 @@ def _row_labels(rel: pd.DataFrame) -> dict[str, str]:
 def learning_task(frame: pd.DataFrame, experiment: str) -> TrackResult | None:
     """Rows: each task's mean r over its (arch, subtask) cells; OM_task: their quadratic mean."""
     rel, notes = relative_accuracy(frame, experiment)
+    rel = scored(rel)
     if rel.empty:
         return None
     rows_of = _row_labels(rel)
@@ -119,6 +126,7 @@ def architecture(frame: pd.DataFrame, experiment: str) -> TrackResult | None:
     """Rows: per family, the mean over (task, arch) pairs of each pair's mean r over subtasks;
     OM_arch: their quadratic mean (paper eq. 3)."""
     rel, notes = relative_accuracy(frame, experiment)
+    rel = scored(rel)
     if rel.empty:
         return None
     known = rel["family"].isin(list(FAMILY_NAMES))
