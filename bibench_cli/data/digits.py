@@ -1,7 +1,7 @@
 """``digits``: scikit-learn's bundled 8×8 handwritten digits, the offline default task.
 
 1,797 real images (UCI optdigits test set) ship inside scikit-learn, so this task needs no
-download and trains a ResNet-20 in about a minute on two CPU cores. Pixel counts 0..16 are
+download and trains a ResNet-20 in seconds on two CPU cores. Pixel counts 0..16 are
 stored as uint8 0..255 so digits share the image pipeline (and the robustness hooks) of
 the other tasks; the normalisation statistics are those of the training split.
 """
