@@ -259,3 +259,23 @@ def test_demo_then_train_on_the_command_line(tmp_path):
     assert "bnn/bert_tiny4/glue: completed" in trained.stdout
     records = list((tmp_path / "out").glob("*/glue-rte/bert_tiny4/*/*/result.json"))
     assert {json.loads(path.read_text())["algo"] for path in records} == {"fp32", "bnn"}
+
+
+@pytest.mark.slow
+def test_a_glue_sweep_over_subtasks_on_demo_data_fills_the_report(tmp_path):
+    """The issue's offline command: three subtasks (CoLA's MCC, STS-B's Pearson, MNLI's two
+    dev sets) x FP32/BNN, then the report's GLUE row and Transformers family row."""
+    demo = tmp_path / "d"
+    assert bibench("data", "demo", "--task", "glue", "--root", str(demo), cwd=ROOT).returncode == 0
+    swept = bibench(
+        "sweep", "task=glue", "task.subtask=cola,stsb,mnli", "arch=bert_tiny4",
+        f"arch.checkpoint={demo / DEMO_CHECKPOINT}", "algo=fp32,bnn", f"data.root={demo}",
+        f"paths.outputs={tmp_path / 'out'}", cwd=ROOT,
+    )  # fmt: skip
+    assert swept.returncode == 0, swept.stderr[-3000:]
+    assert "6/6 jobs done (0 skipped, 0 failed)" in swept.stderr
+    report = bibench("report", str(tmp_path / "out"), "--format", "csv", cwd=ROOT)
+    assert report.returncode == 0, report.stderr
+    rows = [line.split(",") for line in report.stdout.splitlines()]
+    assert any(r[1] == "task" and r[2].startswith("GLUE") and r[3] == "bnn" for r in rows)
+    assert any(r[1] == "arch" and r[2] == "Transformers" and r[3] == "bnn" for r in rows)
