@@ -1,4 +1,5 @@
-"""What every image-classification datamodule shares: splits, loaders, normalisation.
+"""What the datamodules share: splits loaded once, seeded loaders, seeded augmentation; and
+what every image-classification datamodule adds: normalisation.
 
 Datasets hand out uint8 ``N×C×H×W`` batches; the loader's collate function augments
 (training only) and normalises the whole batch at once. The same normalisation backs
@@ -43,14 +44,21 @@ class InMemoryImages(Dataset):
         return self.images[index], self.labels[index]
 
 
+def augmented(
+    batch: torch.Tensor, augment: Augment | None, generator: torch.Generator | None
+) -> torch.Tensor:
+    """``batch`` through ``augment`` (None: unchanged), drawing from ``generator`` in the main
+    process and from torch's RNG in a worker, which the DataLoader seeds per worker from its
+    own generator: either way a seed fixes the augmentations."""
+    if augment is None:
+        return batch
+    return augment(batch, generator if get_worker_info() is None else None)
+
+
 @dataclass
 class BatchTransform:
-    """Collate function: optional augmentation of a uint8 batch, then normalisation.
-
-    In the main process augmentation draws from ``generator`` (seeded by the run), in a
-    worker process from torch's RNG, which the DataLoader seeds per worker from its own
-    generator; either way a seed fixes the augmentations.
-    """
+    """Collate function: optional augmentation of a uint8 batch (:func:`augmented`), then
+    normalisation."""
 
     mean: Sequence[float]
     std: Sequence[float]
@@ -59,10 +67,9 @@ class BatchTransform:
 
     def __call__(self, batch: Batch) -> Batch:
         images, labels = batch
-        if self.augment is not None:
-            generator = self.generator if get_worker_info() is None else None
-            images = self.augment(images, generator)
-        return normalize(images, self.mean, self.std), labels
+        return normalize(
+            augmented(images, self.augment, self.generator), self.mean, self.std
+        ), labels
 
 
 @dataclass
@@ -74,18 +81,10 @@ class Splits:
     test: Dataset
 
 
-class ImageDataModule(pl.LightningDataModule):
-    """Base for image-classification tasks; subclasses implement :meth:`load_splits`.
-
-    Subclasses set ``num_classes``, ``in_channels``, ``image_size``, ``mean`` and ``std``
-    (per channel, on the [0, 1] scale) and may override :meth:`augment` for training.
-    """
-
-    num_classes: int
-    in_channels: int
-    image_size: int
-    mean: Sequence[float]
-    std: Sequence[float]
+class SplitDataModule(pl.LightningDataModule):
+    """Train/val/test datasets loaded once, served by seeded loaders whose collate function
+    a subclass gives (:meth:`collate`); subclasses implement :meth:`load_splits` and may
+    override :meth:`augment` (training batches only)."""
 
     def __init__(self, *, batch_size: int = 128, num_workers: int = 0, seed: int = 0) -> None:
         super().__init__()
@@ -102,9 +101,17 @@ class ImageDataModule(pl.LightningDataModule):
         """Raise a one-line DatasetNotFoundError when the dataset is not there, reading as
         little as possible (a sweep checks every grid point before starting)."""
 
-    def augment(self, images: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        """Training-time augmentation of a uint8 batch; none by default."""
-        return images
+    def augment(self, batch: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """Training-time augmentation of a batch; none by default."""
+        return batch
+
+    def collate(self, augment: Augment | None, generator: torch.Generator) -> Callable:
+        """The loaders' collate function, augmenting with ``augment`` when given."""
+        raise NotImplementedError
+
+    def drop_last(self, dataset: Dataset, train: bool) -> bool:
+        """Whether a loader drops the last, incomplete batch; never by default."""
+        return False
 
     def setup(self, stage: str | None = None) -> None:
         """Load the splits once; Lightning calls this for fit and again for test."""
@@ -120,13 +127,13 @@ class ImageDataModule(pl.LightningDataModule):
 
     def _loader(self, dataset: Dataset, *, train: bool) -> DataLoader:
         generator = torch.Generator().manual_seed(self.seed)
-        collate = BatchTransform(self.mean, self.std, self.augment if train else None, generator)
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
             shuffle=train,
             generator=generator,
-            collate_fn=collate,
+            collate_fn=self.collate(self.augment if train else None, generator),
+            drop_last=self.drop_last(dataset, train),
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
         )
@@ -140,6 +147,23 @@ class ImageDataModule(pl.LightningDataModule):
 
     def test_dataloader(self) -> DataLoader:
         return self._loader(self.splits.test, train=False)
+
+
+class ImageDataModule(SplitDataModule):
+    """Base for image-classification tasks: uint8 batches, normalised as they are collated.
+
+    Subclasses set ``num_classes``, ``in_channels``, ``image_size``, ``mean`` and ``std``
+    (per channel, on the [0, 1] scale) and may override :meth:`augment` for training.
+    """
+
+    num_classes: int
+    in_channels: int
+    image_size: int
+    mean: Sequence[float]
+    std: Sequence[float]
+
+    def collate(self, augment: Augment | None, generator: torch.Generator) -> BatchTransform:
+        return BatchTransform(self.mean, self.std, augment, generator)
 
     def test_images_uint8(self) -> tuple[np.ndarray, np.ndarray]:
         """The raw test images as N×H×W×C uint8 (before normalisation) and their labels."""

@@ -8,16 +8,12 @@ categories and part ids) as they are.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
-import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, Dataset, get_worker_info
+from torch.utils.data import Dataset
 
-from bibench_cli.data.base import Splits
-
-Augment = Callable[[torch.Tensor, torch.Generator | None], torch.Tensor]
+from bibench_cli.data.base import Augment, SplitDataModule, augmented
 
 
 class TensorRows(Dataset):
@@ -42,72 +38,25 @@ class TensorRows(Dataset):
 
 @dataclass
 class PointBatch:
-    """Collate function: augment the (B, P, C) points (training), then make them (B, C, P).
-
-    In the main process augmentation draws from ``generator`` (seeded by the run), in a
-    worker process from torch's RNG, which the DataLoader seeds per worker from its own
-    generator; either way a seed fixes the augmentations.
-    """
+    """Collate function: augment the (B, P, C) points (training, :func:`augmented`), then
+    make them (B, C, P)."""
 
     augment: Augment | None = None
     generator: torch.Generator | None = None
 
     def __call__(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
         points, *rest = batch
-        if self.augment is not None:
-            generator = self.generator if get_worker_info() is None else None
-            points = self.augment(points, generator)
+        points = augmented(points, self.augment, self.generator)
         return (points.transpose(1, 2).contiguous(), *rest)
 
 
-class PointCloudDataModule(pl.LightningDataModule):
+class PointCloudDataModule(SplitDataModule):
     """Base of the point-cloud datamodules; subclasses implement :meth:`load_splits` and may
     override :meth:`augment` (training batches only)."""
 
-    def __init__(self, *, batch_size: int, num_workers: int = 0, seed: int = 0) -> None:
-        super().__init__()
-        self.batch_size = batch_size
-        self.num_workers = num_workers
-        self.seed = seed
-        self._splits: Splits | None = None
+    def collate(self, augment: Augment | None, generator: torch.Generator) -> PointBatch:
+        return PointBatch(augment, generator)
 
-    def load_splits(self) -> Splits:
-        raise NotImplementedError
-
-    def augment(self, points: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        return points
-
-    def setup(self, stage: str | None = None) -> None:
-        """Load the splits once; Lightning calls this for fit and again for test."""
-        if self._splits is None:
-            self._splits = self.load_splits()
-
-    @property
-    def splits(self) -> Splits:
-        self.setup()
-        assert self._splits is not None
-        return self._splits
-
-    def _loader(self, dataset: Dataset, *, train: bool) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.seed)
-        return DataLoader(
-            dataset,
-            batch_size=self.batch_size,
-            shuffle=train,
-            generator=generator,
-            collate_fn=PointBatch(self.augment if train else None, generator),
-            # a lone last shape would stop training: BatchNorm needs two values per channel
-            drop_last=train and len(dataset) % self.batch_size == 1,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(self.splits.train, train=True)
-
-    def val_dataloader(self) -> DataLoader | list:
-        val = self.splits.val
-        return self._loader(val, train=False) if len(val) else []
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader(self.splits.test, train=False)
+    def drop_last(self, dataset: Dataset, train: bool) -> bool:
+        # a lone last shape would stop training: BatchNorm needs two values per channel
+        return train and len(dataset) % self.batch_size == 1
